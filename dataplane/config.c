@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "dataplane/config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/conf.h"
+
+#define ERR(line, field, ...) conf_error(p->err, p->errlen, p->name, (line), (field), __VA_ARGS__)
+
+struct parser {
+	const char *name;
+	char *err;
+	size_t errlen;
+	struct dp_config *cfg;
+	struct dp_port_config *port; /* inside a port block, or NULL */
+	unsigned routes_cap;
+};
+
+const char *
+dp_port_role_name(enum dp_port_role role)
+{
+	switch (role) {
+	case DP_ROLE_ACCESS:
+		return "access";
+	case DP_ROLE_UPLINK:
+		return "uplink";
+	case DP_ROLE_NONE:
+		break;
+	}
+	return "none";
+}
+
+/* Port names end up in telemetry keys: letters, digits and '_' only. */
+static bool
+valid_port_name(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n >= DP_NAME_LEN)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Kernel interface names: 1..15 bytes, no '/', blank or ':'. */
+static bool
+valid_ifname(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n >= DP_NAME_LEN || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] == '/' || s[i] == ':' || s[i] == ' ' || s[i] == '\t')
+			return false;
+	return true;
+}
+
+static int
+parse_uint_field(struct parser *p, const struct conf_line *l, unsigned long min,
+		 unsigned long max, unsigned *ret)
+{
+	unsigned long v;
+
+	if (l->n != 2)
+		return ERR(l->lineno, l->w[0], "expects one number, got %u words", l->n - 1);
+	if (conf_parse_uint(l->w[1], min, max, &v) < 0)
+		return ERR(l->lineno, l->w[0], "'%s' is not a whole number in %lu..%lu", l->w[1],
+			   min, max);
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static bool
+addr_is_special(const struct inet_addr *a)
+{
+	if (a->family == AF_INET) {
+		uint8_t b0 = ((const uint8_t *)&a->v4)[0];
+
+		return b0 == 0 || b0 == 127 || b0 >= 224;
+	}
+	return IN6_IS_ADDR_UNSPECIFIED(&a->v6) || IN6_IS_ADDR_LOOPBACK(&a->v6) ||
+	       IN6_IS_ADDR_MULTICAST(&a->v6) || IN6_IS_ADDR_LINKLOCAL(&a->v6) ||
+	       IN6_IS_ADDR_V4MAPPED(&a->v6);
+}
+
+static int
+parse_address(struct parser *p, const struct conf_line *l)
+{
+	struct dp_port_config *port = p->port;
+	struct inet_prefix pfx, net;
+	char buf[INET_PREFIX_STRLEN];
+	unsigned i, j;
+
+	if (l->n != 2)
+		return ERR(l->lineno, "address", "expects one ADDRESS/LENGTH");
+	if (inet_prefix_parse(l->w[1], &pfx) < 0)
+		return ERR(l->lineno, "address",
+			   "'%s' is not an IPv4 or IPv6 address with a /length", l->w[1]);
+	if (pfx.len == 0)
+		return ERR(l->lineno, "address", "'%s': a /0 subnet is not an interface subnet",
+			   l->w[1]);
+	if (addr_is_special(&pfx.addr))
+		return ERR(l->lineno, "address",
+			   "'%s' is unspecified, loopback, multicast or link-local", l->w[1]);
+	net = pfx;
+	inet_prefix_mask(&net);
+	if (pfx.addr.family == AF_INET && pfx.len <= 30) {
+		uint32_t host = ntohl(pfx.addr.v4.s_addr) & (0xffffffffu >> pfx.len);
+
+		if (host == 0 || host == (0xffffffffu >> pfx.len))
+			return ERR(l->lineno, "address",
+				   "'%s' is the subnet's network or broadcast address", l->w[1]);
+	}
+	if (port->n_addrs == DP_MAX_PORT_ADDRS)
+		return ERR(l->lineno, "address", "more than %d addresses on port %s",
+			   DP_MAX_PORT_ADDRS, port->name);
+	for (i = 0; i < p->cfg->n_ports + 1; i++) {
+		const struct dp_port_config *o = &p->cfg->ports[i];
+
+		for (j = 0; j < o->n_addrs; j++) {
+			if (inet_addr_equal(&o->addrs[j].addr, &pfx.addr))
+				return ERR(l->lineno, "address", "%s is already on port %s",
+					   inet_addr_format(&pfx.addr, buf, sizeof(buf)),
+					   o->name);
+			if (o != port && inet_prefix_overlaps(&o->addrs[j], &pfx))
+				return ERR(l->lineno, "address",
+					   "'%s' overlaps %s on port %s", l->w[1],
+					   inet_prefix_format(&o->addrs[j], buf, sizeof(buf)),
+					   o->name);
+		}
+	}
+	port->addrs[port->n_addrs++] = pfx;
+	return 0;
+}
+
+static int
+parse_port_line(struct parser *p, const struct conf_line *l)
+{
+	struct dp_port_config *port = p->port;
+	const char *kw = l->w[0];
+
+	if (strcmp(kw, "}") == 0) {
+		if (l->n != 1)
+			return ERR(l->lineno, "}", "nothing may follow a closing brace");
+		if (port->device[0] == '\0')
+			return ERR(port->line, "device", "port %s has no device", port->name);
+		if (port->role == DP_ROLE_NONE)
+			return ERR(port->line, "role", "port %s has no role (access or uplink)",
+				   port->name);
+		if (port->tap[0] == '\0')
+			snprintf(port->tap, sizeof(port->tap), "tap-%.11s", port->name);
+		p->cfg->n_ports++;
+		p->port = NULL;
+		return 0;
+	}
+	if (strcmp(kw, "device") == 0) {
+		if (l->n != 2)
+			return ERR(l->lineno, "device", "expects one DPDK device name");
+		if (strlen(l->w[1]) >= DP_DEVICE_LEN)
+			return ERR(l->lineno, "device", "name longer than %d bytes",
+				   DP_DEVICE_LEN - 1);
+		if (port->device[0] != '\0')
+			return ERR(l->lineno, "device", "port %s already has device %s",
+				   port->name, port->device);
+		snprintf(port->device, sizeof(port->device), "%s", l->w[1]);
+		port->device_line = l->lineno;
+		return 0;
+	}
+	if (strcmp(kw, "role") == 0) {
+		if (l->n != 2)
+			return ERR(l->lineno, "role", "expects access or uplink");
+		if (strcmp(l->w[1], "access") == 0)
+			port->role = DP_ROLE_ACCESS;
+		else if (strcmp(l->w[1], "uplink") == 0)
+			port->role = DP_ROLE_UPLINK;
+		else
+			return ERR(l->lineno, "role", "'%s' is not access or uplink", l->w[1]);
+		return 0;
+	}
+	if (strcmp(kw, "tap") == 0) {
+		if (l->n != 2 || !valid_ifname(l->w[1]))
+			return ERR(l->lineno, "tap",
+				   "expects a kernel interface name of 1 to %d bytes",
+				   DP_NAME_LEN - 1);
+		snprintf(port->tap, sizeof(port->tap), "%s", l->w[1]);
+		return 0;
+	}
+	if (strcmp(kw, "address") == 0)
+		return parse_address(p, l);
+	return ERR(l->lineno, kw,
+		   "unknown keyword in port %s (expected device, role, tap, address or })",
+		   port->name);
+}
+
+static int
+parse_port_start(struct parser *p, const struct conf_line *l)
+{
+	struct dp_config *cfg = p->cfg;
+	struct dp_port_config *port;
+	unsigned i;
+
+	if (l->n != 3 || strcmp(l->w[2], "{") != 0)
+		return ERR(l->lineno, "port", "expects 'port NAME {'");
+	if (!valid_port_name(l->w[1]))
+		return ERR(l->lineno, "port",
+			   "'%s' is not a port name (1 to %d letters, digits or _)", l->w[1],
+			   DP_NAME_LEN - 1);
+	if (cfg->n_ports == DP_MAX_PORTS)
+		return ERR(l->lineno, "port", "more than %d ports", DP_MAX_PORTS);
+	for (i = 0; i < cfg->n_ports; i++)
+		if (strcmp(cfg->ports[i].name, l->w[1]) == 0)
+			return ERR(l->lineno, "port", "port %s is already defined on line %u",
+				   l->w[1], cfg->ports[i].line);
+	port = &cfg->ports[cfg->n_ports];
+	memset(port, 0, sizeof(*port));
+	snprintf(port->name, sizeof(port->name), "%s", l->w[1]);
+	port->line = l->lineno;
+	p->port = port;
+	return 0;
+}
+
+static int
+parse_route(struct parser *p, const struct conf_line *l)
+{
+	struct dp_config *cfg = p->cfg;
+	struct dp_route_config r;
+	char buf[INET_PREFIX_STRLEN];
+
+	if (l->n != 4 || strcmp(l->w[2], "via") != 0)
+		return ERR(l->lineno, "route", "expects 'route PREFIX via GATEWAY'");
+	memset(&r, 0, sizeof(r));
+	r.line = l->lineno;
+	if (inet_prefix_parse(l->w[1], &r.dst) < 0)
+		return ERR(l->lineno, "route", "'%s' is not a prefix (ADDRESS/LENGTH)", l->w[1]);
+	if (inet_prefix_has_host_bits(&r.dst)) {
+		inet_prefix_mask(&r.dst);
+		return ERR(l->lineno, "route", "'%s' has host bits set (did you mean %s?)",
+			   l->w[1], inet_prefix_format(&r.dst, buf, sizeof(buf)));
+	}
+	if (inet_addr_parse(l->w[3], &r.gw) < 0)
+		return ERR(l->lineno, "via", "'%s' is not an IPv4 or IPv6 address", l->w[3]);
+	if (r.gw.family != r.dst.addr.family)
+		return ERR(l->lineno, "via", "gateway %s is not of the same family as %s",
+			   l->w[3], l->w[1]);
+	if (cfg->n_routes == DP_MAX_STATIC_ROUTES)
+		return ERR(l->lineno, "route", "more than %d static routes",
+			   DP_MAX_STATIC_ROUTES);
+	if (cfg->n_routes == p->routes_cap) {
+		unsigned cap = p->routes_cap ? p->routes_cap * 2 : 16;
+		struct dp_route_config *v = reallocarray(cfg->routes, cap, sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		cfg->routes = v;
+		p->routes_cap = cap;
+	}
+	cfg->routes[cfg->n_routes++] = r;
+	return 0;
+}
+
+static int
+parse_top_line(struct parser *p, const struct conf_line *l)
+{
+	struct dp_config *cfg = p->cfg;
+	const char *kw = l->w[0];
+
+	if (strcmp(kw, "port") == 0)
+		return parse_port_start(p, l);
+	if (strcmp(kw, "route") == 0)
+		return parse_route(p, l);
+	if (strcmp(kw, "workers") == 0)
+		return parse_uint_field(p, l, 1, DP_MAX_WORKERS, &cfg->workers);
+	if (strcmp(kw, "mbufs") == 0)
+		return parse_uint_field(p, l, 1024, 1u << 22, &cfg->mbufs);
+	if (strcmp(kw, "idle-sleep") == 0)
+		return parse_uint_field(p, l, 0, 100000, &cfg->idle_sleep_us);
+	if (strcmp(kw, "punt-rate") == 0)
+		return parse_uint_field(p, l, 1, 10000000, &cfg->punt_rate);
+	if (strcmp(kw, "route4-max") == 0)
+		return parse_uint_field(p, l, 1024, 1u << 24, &cfg->route4_max);
+	if (strcmp(kw, "route6-max") == 0)
+		return parse_uint_field(p, l, 1024, 1u << 22, &cfg->route6_max);
+	if (strcmp(kw, "}") == 0)
+		return ERR(l->lineno, "}", "closing brace outside a port block");
+	return ERR(l->lineno, kw,
+		   "unknown keyword (expected port, route, workers, mbufs, idle-sleep, "
+		   "punt-rate, route4-max or route6-max)");
+}
+
+/* Checks that need the whole file: devices, taps, route gateways. */
+static int
+check_config(struct parser *p)
+{
+	struct dp_config *cfg = p->cfg;
+	char buf[INET_PREFIX_STRLEN];
+	unsigned i, j, k;
+
+	if (cfg->n_ports == 0)
+		return ERR(0, "port", "no port is defined");
+	for (i = 0; i < cfg->n_ports; i++) {
+		for (j = 0; j < i; j++) {
+			if (strcmp(cfg->ports[i].device, cfg->ports[j].device) == 0)
+				return ERR(cfg->ports[i].device_line, "device",
+					   "device %s is already used by port %s",
+					   cfg->ports[i].device, cfg->ports[j].name);
+			if (strcmp(cfg->ports[i].tap, cfg->ports[j].tap) == 0)
+				return ERR(cfg->ports[i].line, "tap",
+					   "port %s and port %s both use tap %s",
+					   cfg->ports[j].name, cfg->ports[i].name,
+					   cfg->ports[i].tap);
+		}
+	}
+	for (i = 0; i < cfg->n_routes; i++) {
+		struct dp_route_config *r = &cfg->routes[i];
+		bool found = false;
+
+		for (j = 0; j < i; j++)
+			if (cfg->routes[j].dst.len == r->dst.len &&
+			    inet_addr_equal(&cfg->routes[j].dst.addr, &r->dst.addr))
+				return ERR(r->line, "route", "%s is already routed on line %u",
+					   inet_prefix_format(&r->dst, buf, sizeof(buf)),
+					   cfg->routes[j].line);
+		for (j = 0; j < cfg->n_ports && !found; j++) {
+			const struct dp_port_config *port = &cfg->ports[j];
+
+			for (k = 0; k < port->n_addrs; k++) {
+				if (inet_addr_equal(&port->addrs[k].addr, &r->gw))
+					return ERR(r->line, "via",
+						   "gateway %s is the appliance's own address",
+						   inet_addr_format(&r->gw, buf, sizeof(buf)));
+				if (inet_prefix_contains(&port->addrs[k], &r->gw)) {
+					r->port = j;
+					found = true;
+					break;
+				}
+			}
+		}
+		if (!found)
+			return ERR(r->line, "via", "gateway %s is on no port's subnet",
+				   inet_addr_format(&r->gw, buf, sizeof(buf)));
+	}
+	return 0;
+}
+
+int
+dp_config_parse(const char *name, const char *buf, size_t len, struct dp_config **ret_cfg,
+		char *err, size_t errlen)
+{
+	struct conf_reader *r;
+	struct conf_line line;
+	struct parser p;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	p.err = err;
+	p.errlen = errlen;
+	p.cfg = calloc(1, sizeof(*p.cfg));
+	r = malloc(sizeof(*r));
+	if (p.cfg == NULL || r == NULL) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "%s: out of memory", name);
+		goto out_free;
+	}
+	snprintf(p.cfg->path, sizeof(p.cfg->path), "%s", name);
+	p.cfg->workers = 1;
+	p.cfg->mbufs = 16384;
+	p.cfg->punt_rate = 10000;
+	p.cfg->route4_max = 65536;
+	p.cfg->route6_max = 65536;
+
+	conf_reader_init(r, name, buf, len);
+	while ((ret = conf_next_line(r, &line, err, errlen)) > 0) {
+		ret = p.port != NULL ? parse_port_line(&p, &line) : parse_top_line(&p, &line);
+		if (ret < 0)
+			goto out_free;
+	}
+	if (ret < 0)
+		goto out_free;
+	if (p.port != NULL) {
+		ret = conf_error(err, errlen, name, p.port->line, "port",
+				 "port %s is not closed with }", p.port->name);
+		goto out_free;
+	}
+	ret = check_config(&p);
+	if (ret < 0)
+		goto out_free;
+	free(r);
+	*ret_cfg = p.cfg;
+	return 0;
+
+out_free:
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "%s: out of memory", name);
+	free(r);
+	dp_config_free(p.cfg);
+	return ret;
+}
+
+int
+dp_config_load(const char *path, struct dp_config **ret_cfg, char *err, size_t errlen)
+{
+	size_t len;
+	char *buf;
+	int ret;
+
+	ret = conf_read_file(path, &buf, &len);
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: %s", path,
+			 ret == -EFBIG ? "file larger than 1 MiB" : strerror(-ret));
+		return -EINVAL;
+	}
+	ret = dp_config_parse(path, buf, len, ret_cfg, err, errlen);
+	free(buf);
+	return ret;
+}
+
+struct dp_config *
+dp_config_free(struct dp_config *cfg)
+{
+	if (cfg != NULL) {
+		free(cfg->routes);
+		free(cfg);
+	}
+	return NULL;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CUCO_DATAPLANE_CONFIG_H
+#define CUCO_DATAPLANE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/inet.h"
+
+/*
+ * The dataplane's configuration file: ports, their roles and addresses,
+ * static routes and a few tunables. Parsing validates everything that can be
+ * checked without the ports; dp_config_check_devices() does the rest once the
+ * EAL knows its devices. See docs/ARCHITECTURE.md for the format.
+ */
+
+#define DP_MAX_PORTS 16
+#define DP_MAX_PORT_ADDRS 16
+#define DP_MAX_STATIC_ROUTES 4096
+#define DP_MAX_WORKERS 64
+#define DP_NAME_LEN 16    /* port and interface names, with the NUL (IFNAMSIZ) */
+#define DP_DEVICE_LEN 128 /* DPDK device names */
+
+enum dp_port_role {
+	DP_ROLE_NONE,
+	DP_ROLE_ACCESS,
+	DP_ROLE_UPLINK,
+};
+
+struct dp_port_config {
+	char name[DP_NAME_LEN];
+	char device[DP_DEVICE_LEN];
+	char tap[DP_NAME_LEN];
+	enum dp_port_role role;
+	struct inet_prefix addrs[DP_MAX_PORT_ADDRS];
+	unsigned n_addrs;
+	unsigned line;        /* where the port block starts */
+	unsigned device_line; /* where "device" is, for errors found later */
+};
+
+struct dp_route_config {
+	struct inet_prefix dst;
+	struct inet_addr gw;
+	unsigned port; /* index in dp_config.ports of the port the gateway is on */
+	unsigned line;
+};
+
+struct dp_config {
+	char path[256];
+	unsigned workers;
+	unsigned mbufs;
+	unsigned idle_sleep_us;
+	unsigned punt_rate;
+	unsigned route4_max;
+	unsigned route6_max;
+	struct dp_port_config ports[DP_MAX_PORTS];
+	unsigned n_ports;
+	struct dp_route_config *routes;
+	unsigned n_routes;
+};
+
+/*
+ * Parse and validate a configuration held in memory; @name is used in
+ * errors. On success returns 0 and a config to release with dp_config_free().
+ * On failure returns -EINVAL (or -ENOMEM) with @err holding one line
+ * "NAME:LINE: FIELD: reason", and nothing allocated.
+ */
+int dp_config_parse(const char *name, const char *buf, size_t len, struct dp_config **ret_cfg,
+		    char *err, size_t errlen);
+
+/* Read the file at @path and parse it, as dp_config_parse(). */
+int dp_config_load(const char *path, struct dp_config **ret_cfg, char *err, size_t errlen);
+
+/* Accepts NULL; returns NULL. */
+struct dp_config *dp_config_free(struct dp_config *cfg);
+
+const char *dp_port_role_name(enum dp_port_role role);
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CUCO_DATAPLANE_IP4_FORWARD_H
+#define CUCO_DATAPLANE_IP4_FORWARD_H
+
+#include <rte_ip.h>
+
+#include "dataplane/dp.h"
+#include "dataplane/nodes/verdict.h"
+
+/*
+ * IPv4 forwarding decision for a checked header: local, multicast and
+ * broadcast go to the kernel; the route lookup names a next hop; a next hop
+ * whose MAC is not known yet goes to the kernel, which resolves it and sends
+ * the packet itself; TTL is decremented (RFC 1812 §5.3.1) with the checksum
+ * updated incrementally (RFC 1624), and a TTL that would reach 0 goes to the
+ * kernel, which answers ICMP time exceeded.
+ * On forward, @ret_nh holds the next hop word for the rewrite.
+ */
+static inline verdict_t
+ip4_forward(const struct dp *dp, struct rte_ipv4_hdr *ip, uint64_t *ret_nh)
+{
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+	uint32_t nh_id, check;
+	uint64_t w;
+
+	if (unlikely((dst >> 28) == 0xe || dst == 0xffffffffu))
+		return verdict_punt(DP_PUNT_MULTICAST);
+	nh_id = rt_lookup4(dp->rtt, dst);
+	if (unlikely(nh_id == 0))
+		return verdict_drop(DP_DROP_NO_ROUTE);
+	w = nh_read(dp->nht, nh_id);
+	switch (nh_word_kind(w)) {
+	case NH_KIND_GATEWAY:
+		break;
+	case NH_KIND_LOCAL:
+		return verdict_punt(DP_PUNT_LOCAL);
+	case NH_KIND_CONNECTED:
+		return verdict_punt(ip->time_to_live <= 1 ? DP_PUNT_TTL_EXPIRED
+							  : DP_PUNT_UNRESOLVED);
+	default:
+		return verdict_drop(DP_DROP_NO_ROUTE);
+	}
+	if (unlikely(ip->time_to_live <= 1))
+		return verdict_punt(DP_PUNT_TTL_EXPIRED);
+	if (unlikely(!nh_word_resolved(w)))
+		return verdict_punt(DP_PUNT_UNRESOLVED);
+	/* TTL is the high byte of its 16-bit word: the sum moves by 0x0100. */
+	check = ip->hdr_checksum;
+	check += rte_cpu_to_be_16(0x0100);
+	ip->hdr_checksum = (uint16_t)(check + (check >= 0xffff));
+	ip->time_to_live--;
+	*ret_nh = w;
+	return verdict_fwd(nh_word_port(w));
+}
+
+#endif

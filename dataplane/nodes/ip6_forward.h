@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CUCO_DATAPLANE_IP6_FORWARD_H
+#define CUCO_DATAPLANE_IP6_FORWARD_H
+
+#include <rte_ip.h>
+
+#include "dataplane/dp.h"
+#include "dataplane/nodes/verdict.h"
+
+/*
+ * IPv6 forwarding decision for a checked header, as ip4_forward(): multicast
+ * and link-local destinations (ND among them) go to the kernel; the hop limit
+ * is decremented (RFC 8200 §3), and one that would reach 0 goes to the kernel
+ * for ICMPv6 time exceeded (RFC 4443 §3.3).
+ */
+static inline verdict_t
+ip6_forward(const struct dp *dp, struct rte_ipv6_hdr *ip, uint64_t *ret_nh)
+{
+	uint32_t nh_id;
+	uint64_t w;
+
+	if (unlikely(ip->dst_addr[0] == 0xff))
+		return verdict_punt(DP_PUNT_MULTICAST);
+	if (unlikely(ip->dst_addr[0] == 0xfe && (ip->dst_addr[1] & 0xc0) == 0x80))
+		return verdict_punt(DP_PUNT_LOCAL);
+	nh_id = rt_lookup6(dp->rtt, ip->dst_addr);
+	if (unlikely(nh_id == 0))
+		return verdict_drop(DP_DROP_NO_ROUTE);
+	w = nh_read(dp->nht, nh_id);
+	switch (nh_word_kind(w)) {
+	case NH_KIND_GATEWAY:
+		break;
+	case NH_KIND_LOCAL:
+		return verdict_punt(DP_PUNT_LOCAL);
+	case NH_KIND_CONNECTED:
+		return verdict_punt(ip->hop_limits <= 1 ? DP_PUNT_TTL_EXPIRED
+							: DP_PUNT_UNRESOLVED);
+	default:
+		return verdict_drop(DP_DROP_NO_ROUTE);
+	}
+	if (unlikely(ip->hop_limits <= 1))
+		return verdict_punt(DP_PUNT_TTL_EXPIRED);
+	if (unlikely(!nh_word_resolved(w)))
+		return verdict_punt(DP_PUNT_UNRESOLVED);
+	ip->hop_limits--;
+	*ret_nh = w;
+	return verdict_fwd(nh_word_port(w));
+}
+
+#endif

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "dataplane/tables/nexthop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_malloc.h>
+
+struct nh_key {
+	uint8_t family;
+	uint8_t port;
+	uint8_t pad[2];
+	uint8_t addr[16];
+};
+
+struct nh_ctl {
+	struct nh_table *table;        /* shared with workers */
+	struct rte_hash *by_key;       /* nh_key -> id */
+	struct rte_rcu_qsbr *qsv;
+	uint32_t refs[NH_MAX];
+	bool learned[NH_MAX];          /* holds a reference for a neighbour */
+	struct nh_key keys[NH_MAX];
+	uint32_t free_ids[NH_MAX];     /* stack of free dynamic ids */
+	unsigned n_free;
+	unsigned n_used;
+};
+
+static void
+make_key(struct nh_key *k, const struct inet_addr *addr, uint8_t port)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = addr->family;
+	k->port = port;
+	memcpy(k->addr, addr->family == AF_INET ? (const void *)&addr->v4 : (const void *)&addr->v6,
+	       addr->family == AF_INET ? 4 : 16);
+}
+
+int
+nh_ctl_create(unsigned n_ports, struct rte_rcu_qsbr *qsv, struct nh_ctl **ret_ctl)
+{
+	static unsigned instance;
+	struct rte_hash_parameters hp = {
+		.entries = NH_MAX,
+		.key_len = sizeof(struct nh_key),
+		.hash_func = rte_jhash,
+		.socket_id = SOCKET_ID_ANY,
+	};
+	char name[RTE_HASH_NAMESIZE];
+	struct nh_ctl *ctl;
+	unsigned i;
+
+	ctl = calloc(1, sizeof(*ctl));
+	if (ctl == NULL)
+		return -ENOMEM;
+	ctl->qsv = qsv;
+	ctl->table = rte_zmalloc("cuco_nh", sizeof(*ctl->table), RTE_CACHE_LINE_SIZE);
+	snprintf(name, sizeof(name), "cuco_nh%u", instance++);
+	hp.name = name;
+	ctl->by_key = rte_hash_create(&hp);
+	if (ctl->table == NULL || ctl->by_key == NULL) {
+		nh_ctl_free(ctl);
+		return -ENOMEM;
+	}
+	ctl->table->word[NH_ID_LOCAL] = nh_word_make(NH_KIND_LOCAL, false, 0, NULL);
+	ctl->table->word[NH_ID_BLACKHOLE] = nh_word_make(NH_KIND_BLACKHOLE, false, 0, NULL);
+	for (i = 0; i < n_ports; i++)
+		ctl->table->word[NH_ID_CONNECTED(i)] =
+			nh_word_make(NH_KIND_CONNECTED, false, (uint8_t)i, NULL);
+	for (i = NH_MAX - 1; i >= NH_FIRST_DYNAMIC; i--)
+		ctl->free_ids[ctl->n_free++] = i;
+	*ret_ctl = ctl;
+	return 0;
+}
+
+struct nh_ctl *
+nh_ctl_free(struct nh_ctl *ctl)
+{
+	if (ctl == NULL)
+		return NULL;
+	rte_hash_free(ctl->by_key);
+	rte_free(ctl->table);
+	free(ctl);
+	return NULL;
+}
+
+const struct nh_table *
+nh_ctl_table(const struct nh_ctl *ctl)
+{
+	return ctl->table;
+}
+
+int
+nh_ctl_find(const struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
+{
+	struct nh_key k;
+	void *data;
+
+	make_key(&k, addr, port);
+	if (rte_hash_lookup_data(ctl->by_key, &k, &data) < 0)
+		return -ENOENT;
+	return (int)(uintptr_t)data;
+}
+
+int
+nh_ctl_get(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
+{
+	struct nh_key k;
+	uint32_t id;
+	int ret;
+
+	ret = nh_ctl_find(ctl, addr, port);
+	if (ret >= 0) {
+		ctl->refs[ret]++;
+		return ret;
+	}
+	if (ctl->n_free == 0)
+		return -ENOSPC;
+	id = ctl->free_ids[ctl->n_free - 1];
+	make_key(&k, addr, port);
+	ret = rte_hash_add_key_data(ctl->by_key, &k, (void *)(uintptr_t)id);
+	if (ret < 0)
+		return -ENOSPC;
+	ctl->n_free--;
+	ctl->n_used++;
+	ctl->keys[id] = k;
+	ctl->refs[id] = 1;
+	__atomic_store_n(&ctl->table->word[id], nh_word_make(NH_KIND_GATEWAY, false, port, NULL),
+			 __ATOMIC_RELEASE);
+	return (int)id;
+}
+
+void
+nh_ctl_put(struct nh_ctl *ctl, uint32_t id)
+{
+	if (id < NH_FIRST_DYNAMIC || id >= NH_MAX || ctl->refs[id] == 0)
+		return;
+	if (--ctl->refs[id] > 0)
+		return;
+	rte_hash_del_key(ctl->by_key, &ctl->keys[id]);
+	/*
+	 * No route points here any more, but a worker may still hold the id it
+	 * read from the LPM before the route went: wait for every worker to pass
+	 * a quiescent state before the id can name another next hop.
+	 */
+	rte_rcu_qsbr_synchronize(ctl->qsv, RTE_QSBR_THRID_INVALID);
+	__atomic_store_n(&ctl->table->word[id], 0, __ATOMIC_RELEASE);
+	ctl->free_ids[ctl->n_free++] = id;
+	ctl->n_used--;
+}
+
+void
+nh_ctl_resolve(struct nh_ctl *ctl, uint32_t id, const struct rte_ether_addr *mac)
+{
+	uint64_t w = ctl->table->word[id];
+
+	/* Release: a worker that sees "resolved" sees the MAC written with it. */
+	__atomic_store_n(&ctl->table->word[id],
+			 nh_word_make(nh_word_kind(w), mac != NULL, nh_word_port(w), mac),
+			 __ATOMIC_RELEASE);
+}
+
+int
+nh_ctl_learn(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port,
+	     const struct rte_ether_addr *mac)
+{
+	int id = nh_ctl_find(ctl, addr, port);
+
+	if (id < 0 || !ctl->learned[id]) {
+		id = nh_ctl_get(ctl, addr, port);
+		if (id < 0)
+			return id;
+		ctl->learned[id] = true;
+	}
+	nh_ctl_resolve(ctl, (uint32_t)id, mac);
+	return id;
+}
+
+int
+nh_ctl_forget(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
+{
+	int id = nh_ctl_find(ctl, addr, port);
+
+	if (id < 0 || !ctl->learned[id])
+		return -ENOENT;
+	nh_ctl_resolve(ctl, (uint32_t)id, NULL);
+	ctl->learned[id] = false;
+	nh_ctl_put(ctl, (uint32_t)id);
+	return id;
+}
+
+unsigned
+nh_ctl_count(const struct nh_ctl *ctl)
+{
+	return ctl->n_used;
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CUCO_DATAPLANE_NEXTHOP_H
+#define CUCO_DATAPLANE_NEXTHOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_rcu_qsbr.h>
+
+#include "common/inet.h"
+
+/*
+ * Next hops: what a route lookup resolves to.
+ *
+ * The fast path reads one 64-bit word per next hop, so that a worker never
+ * sees a MAC of one neighbour with the port of another while the control
+ * thread updates it:
+ *   bits 0..3   kind (enum nh_kind)
+ *   bit  4      resolved: the MAC is known
+ *   bits 8..15  port index (dp_port)
+ *   bits 16..63 destination MAC, first byte lowest
+ * Ids below NH_FIRST_DYNAMIC are fixed: 0 is never used (an LPM miss), then
+ * "local" (punt to the kernel), "blackhole", and one "connected, neighbour
+ * unknown" next hop per port. The rest are gateways and neighbours, keyed by
+ * (address, port) on the control side and reference counted.
+ */
+
+#define NH_MAX (1u << 16)
+
+enum nh_kind {
+	NH_KIND_INVALID = 0,
+	NH_KIND_LOCAL,     /* for the appliance: punt */
+	NH_KIND_CONNECTED, /* on a port's subnet, neighbour unknown: punt to resolve */
+	NH_KIND_GATEWAY,   /* a neighbour: forward when resolved, else punt */
+	NH_KIND_BLACKHOLE,
+};
+
+#define NH_ID_LOCAL 1u
+#define NH_ID_BLACKHOLE 2u
+#define NH_ID_CONNECTED(port) (3u + (port))
+#define NH_FIRST_DYNAMIC 32u
+
+#define NH_RESOLVED (1u << 4)
+
+struct nh_table {
+	uint64_t word[NH_MAX];
+};
+
+static inline enum nh_kind
+nh_word_kind(uint64_t w)
+{
+	return (enum nh_kind)(w & 0xf);
+}
+
+static inline bool
+nh_word_resolved(uint64_t w)
+{
+	return (w & NH_RESOLVED) != 0;
+}
+
+static inline uint8_t
+nh_word_port(uint64_t w)
+{
+	return (uint8_t)(w >> 8);
+}
+
+/* Write the MAC of @w to @dst (6 bytes). */
+static inline void
+nh_word_mac(uint64_t w, struct rte_ether_addr *dst)
+{
+	uint64_t le = rte_cpu_to_le_64(w >> 16);
+
+	memcpy(dst->addr_bytes, &le, RTE_ETHER_ADDR_LEN);
+}
+
+static inline uint64_t
+nh_word_make(enum nh_kind kind, bool resolved, uint8_t port, const struct rte_ether_addr *mac)
+{
+	uint64_t m = 0;
+
+	if (mac != NULL) {
+		memcpy(&m, mac->addr_bytes, RTE_ETHER_ADDR_LEN);
+		m = rte_le_to_cpu_64(m);
+	}
+	return (uint64_t)kind | (resolved ? NH_RESOLVED : 0) | ((uint64_t)port << 8) | (m << 16);
+}
+
+/* Worker side: the word of next hop @id. */
+static inline uint64_t
+nh_read(const struct nh_table *t, uint32_t id)
+{
+	/* Relaxed: the word is self-contained; see the layout above. */
+	return __atomic_load_n(&t->word[id], __ATOMIC_RELAXED);
+}
+
+/* Control side. All functions below run on the control thread only. */
+struct nh_ctl;
+
+/*
+ * Allocate the table (in DPDK memory, shared with workers) for @n_ports
+ * ports. @qsv is the workers' QSBR variable, waited on before an id is
+ * reused. Returns 0 or -ENOMEM.
+ */
+int nh_ctl_create(unsigned n_ports, struct rte_rcu_qsbr *qsv, struct nh_ctl **ret_ctl);
+struct nh_ctl *nh_ctl_free(struct nh_ctl *ctl);
+
+/* The table the workers read. */
+const struct nh_table *nh_ctl_table(const struct nh_ctl *ctl);
+
+/*
+ * Take a reference on the gateway next hop (@addr, @port), creating it
+ * (unresolved) if needed. Returns its id, or -ENOSPC when the table is full.
+ */
+int nh_ctl_get(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port);
+
+/* Drop a reference taken by nh_ctl_get(); the id is reused only after workers are quiescent. */
+void nh_ctl_put(struct nh_ctl *ctl, uint32_t id);
+
+/* Find the id of (@addr, @port) without taking a reference; -ENOENT if none. */
+int nh_ctl_find(const struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port);
+
+/* Set (@mac != NULL) or clear the resolution of next hop @id. */
+void nh_ctl_resolve(struct nh_ctl *ctl, uint32_t id, const struct rte_ether_addr *mac);
+
+/*
+ * A neighbour (@addr on @port) was learned with @mac: the next hop exists,
+ * holds one reference for the neighbour, and is resolved. Returns its id,
+ * or -ENOSPC.
+ */
+int nh_ctl_learn(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port,
+		 const struct rte_ether_addr *mac);
+
+/*
+ * The neighbour is gone: the next hop is unresolved and loses the
+ * neighbour's reference. The caller removes routes naming it first.
+ * Returns the id it had, or -ENOENT if the neighbour was not learned.
+ */
+int nh_ctl_forget(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port);
+
+/* Number of dynamic next hops in use. */
+unsigned nh_ctl_count(const struct nh_ctl *ctl);
+
+#endif

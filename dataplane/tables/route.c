@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "dataplane/tables/route.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_malloc.h>
+
+struct rib_key {
+	uint8_t family;
+	uint8_t len;
+	uint8_t pad[2];
+	uint8_t addr[16];
+};
+
+struct rib_entry {
+	uint32_t nh[RT_SRC_MAX];
+};
+
+struct rt_ctl {
+	struct rt_tables tables; /* read by workers */
+	struct rte_rcu_qsbr *qsv;
+	struct rte_hash *rib;    /* rib_key -> index in entries */
+	struct rib_entry *entries;
+	uint32_t *free_idx;
+	unsigned n_free;
+	unsigned count[2];       /* in force: [0] IPv4, [1] IPv6 */
+};
+
+static void
+make_key(struct rib_key *k, const struct inet_prefix *pfx)
+{
+	struct inet_prefix p = *pfx;
+
+	inet_prefix_mask(&p);
+	memset(k, 0, sizeof(*k));
+	k->family = p.addr.family;
+	k->len = p.len;
+	memcpy(k->addr, p.addr.family == AF_INET ? (const void *)&p.addr.v4 : (const void *)&p.addr.v6,
+	       p.addr.family == AF_INET ? 4 : 16);
+}
+
+int
+rt_ctl_create(struct rte_rcu_qsbr *qsv, unsigned max4, unsigned max6, struct rt_ctl **ret_ctl)
+{
+	static unsigned instance;
+	struct rte_lpm_config c4 = {
+		.max_rules = max4,
+		.number_tbl8s = max4 / 4 < 256 ? 256 : max4 / 4,
+	};
+	struct rte_lpm6_config c6 = {
+		.max_rules = max6,
+		.number_tbl8s = max6 / 2 < 1024 ? 1024 : max6 / 2,
+	};
+	struct rte_lpm_rcu_config rcu = {
+		.v = qsv,
+		.mode = RTE_LPM_QSBR_MODE_SYNC,
+	};
+	struct rte_hash_parameters hp = {
+		.entries = max4 + max6,
+		.key_len = sizeof(struct rib_key),
+		.hash_func = rte_jhash,
+		.socket_id = SOCKET_ID_ANY,
+	};
+	char name[RTE_HASH_NAMESIZE];
+	struct rt_ctl *ctl;
+	unsigned i, n = max4 + max6;
+
+	ctl = calloc(1, sizeof(*ctl));
+	if (ctl == NULL)
+		return -ENOMEM;
+	ctl->qsv = qsv;
+	snprintf(name, sizeof(name), "cuco_rt4_%u", instance);
+	ctl->tables.lpm4 = rte_lpm_create(name, SOCKET_ID_ANY, &c4);
+	for (i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "cuco_rt6%c_%u", 'a' + i, instance);
+		ctl->tables.lpm6[i] = rte_lpm6_create(name, SOCKET_ID_ANY, &c6);
+	}
+	snprintf(name, sizeof(name), "cuco_rib_%u", instance++);
+	hp.name = name;
+	ctl->rib = rte_hash_create(&hp);
+	ctl->entries = calloc(n, sizeof(*ctl->entries));
+	ctl->free_idx = calloc(n, sizeof(*ctl->free_idx));
+	if (ctl->tables.lpm4 == NULL || ctl->tables.lpm6[0] == NULL ||
+	    ctl->tables.lpm6[1] == NULL || ctl->rib == NULL || ctl->entries == NULL ||
+	    ctl->free_idx == NULL)
+		goto out_free;
+	if (qsv != NULL && rte_lpm_rcu_qsbr_add(ctl->tables.lpm4, &rcu) != 0)
+		goto out_free;
+	for (i = n; i > 0; i--)
+		ctl->free_idx[ctl->n_free++] = i - 1;
+	*ret_ctl = ctl;
+	return 0;
+
+out_free:
+	rt_ctl_free(ctl);
+	return -ENOMEM;
+}
+
+struct rt_ctl *
+rt_ctl_free(struct rt_ctl *ctl)
+{
+	if (ctl == NULL)
+		return NULL;
+	rte_lpm_free(ctl->tables.lpm4);
+	rte_lpm6_free(ctl->tables.lpm6[0]);
+	rte_lpm6_free(ctl->tables.lpm6[1]);
+	rte_hash_free(ctl->rib);
+	free(ctl->entries);
+	free(ctl->free_idx);
+	free(ctl);
+	return NULL;
+}
+
+const struct rt_tables *
+rt_ctl_tables(const struct rt_ctl *ctl)
+{
+	return &ctl->tables;
+}
+
+static uint32_t
+entry_best(const struct rib_entry *e)
+{
+	unsigned s;
+
+	for (s = 0; s < RT_SRC_MAX; s++)
+		if (e->nh[s] != 0)
+			return e->nh[s];
+	return 0;
+}
+
+/* Write one IPv6 change to one table: @nh 0 deletes. */
+static int
+lpm6_apply(struct rte_lpm6 *lpm, const struct rib_key *k, uint32_t nh)
+{
+	if (nh == 0) {
+		int ret = rte_lpm6_delete(lpm, k->addr, k->len);
+
+		return ret == -ENOENT ? 0 : ret;
+	}
+	return rte_lpm6_add(lpm, k->addr, k->len, nh);
+}
+
+static int
+fib_apply(struct rt_ctl *ctl, const struct rib_key *k, uint32_t nh)
+{
+	struct rt_tables *t = &ctl->tables;
+	uint32_t active, standby;
+	int ret;
+
+	if (k->family == AF_INET) {
+		uint32_t ip;
+
+		memcpy(&ip, k->addr, 4);
+		if (nh == 0) {
+			ret = rte_lpm_delete(t->lpm4, ntohl(ip), k->len);
+			return ret == -EINVAL ? 0 : ret;
+		}
+		return rte_lpm_add(t->lpm4, ntohl(ip), k->len, nh);
+	}
+	active = t->active6;
+	standby = active ^ 1;
+	ret = lpm6_apply(t->lpm6[standby], k, nh);
+	if (ret < 0)
+		return ret;
+	/* Release: workers that load the new index see the finished table. */
+	__atomic_store_n(&t->active6, standby, __ATOMIC_RELEASE);
+	if (ctl->qsv != NULL)
+		rte_rcu_qsbr_synchronize(ctl->qsv, RTE_QSBR_THRID_INVALID);
+	/* No worker reads the old table now: bring it level. */
+	ret = lpm6_apply(t->lpm6[active], k, nh);
+	if (ret < 0) {
+		/* Cannot happen with equal sizes; keep the tables equal anyway. */
+		lpm6_apply(t->lpm6[standby], k, 0);
+	}
+	return ret;
+}
+
+int
+rt_ctl_set(struct rt_ctl *ctl, const struct inet_prefix *pfx, enum rt_source src,
+	   uint32_t nh_id)
+{
+	struct rib_key k;
+	struct rib_entry *e, old;
+	uint32_t before, after;
+	unsigned fam = pfx->addr.family == AF_INET ? 0 : 1;
+	void *data;
+	int idx, ret;
+
+	if (src >= RT_SRC_MAX || nh_id >= NH_MAX ||
+	    (pfx->addr.family != AF_INET && pfx->addr.family != AF_INET6))
+		return -EINVAL;
+	make_key(&k, pfx);
+	if (rte_hash_lookup_data(ctl->rib, &k, &data) >= 0) {
+		idx = (int)(uintptr_t)data;
+	} else {
+		if (nh_id == 0)
+			return 0;
+		if (ctl->n_free == 0)
+			return -ENOSPC;
+		idx = (int)ctl->free_idx[ctl->n_free - 1];
+		if (rte_hash_add_key_data(ctl->rib, &k, (void *)(uintptr_t)idx) < 0)
+			return -ENOSPC;
+		ctl->n_free--;
+		memset(&ctl->entries[idx], 0, sizeof(ctl->entries[idx]));
+	}
+	e = &ctl->entries[idx];
+	old = *e;
+	before = entry_best(e);
+	e->nh[src] = nh_id;
+	after = entry_best(e);
+	ret = 0;
+	if (after != before) {
+		ret = fib_apply(ctl, &k, after);
+		if (ret < 0) {
+			/* Nothing changed in the FIB: leave the RIB as it was. */
+			*e = old;
+			after = before;
+		} else if (before == 0) {
+			ctl->count[fam]++;
+		} else if (after == 0) {
+			ctl->count[fam]--;
+		}
+	}
+	if (after == 0) {
+		rte_hash_del_key(ctl->rib, &k);
+		ctl->free_idx[ctl->n_free++] = (uint32_t)idx;
+	}
+	return ret;
+}
+
+uint32_t
+rt_ctl_get(const struct rt_ctl *ctl, const struct inet_prefix *pfx, enum rt_source src)
+{
+	struct rib_key k;
+	void *data;
+
+	make_key(&k, pfx);
+	if (src >= RT_SRC_MAX || rte_hash_lookup_data(ctl->rib, &k, &data) < 0)
+		return 0;
+	return ctl->entries[(uintptr_t)data].nh[src];
+}
+
+unsigned
+rt_ctl_count(const struct rt_ctl *ctl, uint8_t family)
+{
+	return ctl->count[family == AF_INET ? 0 : 1];
+}

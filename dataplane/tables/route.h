@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CUCO_DATAPLANE_ROUTE_H
+#define CUCO_DATAPLANE_ROUTE_H
+
+#include <stdint.h>
+
+#include <rte_lpm.h>
+#include <rte_lpm6.h>
+#include <rte_rcu_qsbr.h>
+
+#include "common/inet.h"
+#include "dataplane/tables/nexthop.h"
+
+/*
+ * Route tables: IPv4 in rte_lpm, IPv6 in rte_lpm6, each entry naming a next
+ * hop id (nexthop.h).
+ *
+ * Workers look up without locks. rte_lpm is attached to the workers' QSBR
+ * variable, so it frees a tbl8 group only after every worker is past it.
+ * rte_lpm6 has no such hook, so IPv6 is double-buffered: the control thread
+ * changes the standby table, publishes it, waits for the workers to be
+ * quiescent, then brings the other copy level (publish, wait, free pattern).
+ *
+ * Several sources may hold a route for the same prefix; the one in force is
+ * the first present in enum rt_source order.
+ */
+
+enum rt_source {
+	RT_SRC_LOCAL,     /* the appliance's own addresses and broadcasts */
+	RT_SRC_STATIC,    /* from the config file */
+	RT_SRC_NEIGH,     /* host routes of learned neighbours */
+	RT_SRC_CONNECTED, /* port subnets */
+	RT_SRC_MAX,
+};
+
+struct rt_tables {
+	struct rte_lpm *lpm4;
+	struct rte_lpm6 *lpm6[2];
+	uint32_t active6; /* index into lpm6 of the table workers read */
+};
+
+/* Worker side. Returns the next hop id, or 0 on a miss. */
+static inline uint32_t
+rt_lookup4(const struct rt_tables *t, uint32_t dst_host_order)
+{
+	uint32_t nh;
+
+	return rte_lpm_lookup(t->lpm4, dst_host_order, &nh) == 0 ? nh : 0;
+}
+
+static inline uint32_t
+rt_lookup6(const struct rt_tables *t, const uint8_t *dst)
+{
+	/* Acquire: pairs with the release that publishes a rebuilt table. */
+	uint32_t idx = __atomic_load_n(&t->active6, __ATOMIC_ACQUIRE);
+	uint32_t nh;
+
+	return rte_lpm6_lookup(t->lpm6[idx], dst, &nh) == 0 ? nh : 0;
+}
+
+/* Control side: the control thread only. */
+struct rt_ctl;
+
+int rt_ctl_create(struct rte_rcu_qsbr *qsv, unsigned max4, unsigned max6,
+		  struct rt_ctl **ret_ctl);
+struct rt_ctl *rt_ctl_free(struct rt_ctl *ctl);
+
+const struct rt_tables *rt_ctl_tables(const struct rt_ctl *ctl);
+
+/*
+ * Set the route of @src for @pfx to next hop @nh_id, or remove it when
+ * @nh_id is 0. Host bits of @pfx are ignored. Returns 0, -ENOSPC when a table
+ * is full (nothing changed), or -EINVAL.
+ */
+int rt_ctl_set(struct rt_ctl *ctl, const struct inet_prefix *pfx, enum rt_source src,
+	       uint32_t nh_id);
+
+/* Next hop id of @src for @pfx, or 0. */
+uint32_t rt_ctl_get(const struct rt_ctl *ctl, const struct inet_prefix *pfx, enum rt_source src);
+
+/* Routes in force per family. */
+unsigned rt_ctl_count(const struct rt_ctl *ctl, uint8_t family);
+
+#endif

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "dataplane/telemetry.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include "dataplane/config.h"
+
+static struct dp *tel_dp;
+
+static int
+find_port(const struct dp *dp, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < dp->n_ports; i++)
+		if (strcmp(dp->ports[i].cfg->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+add_counters(struct rte_tel_data *d, const struct dp_port_stats *s)
+{
+	rte_tel_data_add_dict_u64(d, "rx_packets", s->rx_packets);
+	rte_tel_data_add_dict_u64(d, "rx_bytes", s->rx_bytes);
+	rte_tel_data_add_dict_u64(d, "tx_packets", s->tx_packets);
+	rte_tel_data_add_dict_u64(d, "tx_bytes", s->tx_bytes);
+	rte_tel_data_add_dict_u64(d, "forwarded", s->forwarded);
+	rte_tel_data_add_dict_u64(d, "punted", s->punted);
+	rte_tel_data_add_dict_u64(d, "dropped", s->dropped);
+	rte_tel_data_add_dict_u64(d, "from_kernel", s->from_kernel);
+}
+
+static struct rte_tel_data *
+port_info(const struct dp *dp, unsigned pidx)
+{
+	const struct dp_port *p = &dp->ports[pidx];
+	struct rte_tel_data *d, *addrs;
+	char buf[INET_PREFIX_STRLEN];
+	struct rte_eth_link link;
+	struct dp_port_stats s;
+	unsigned i;
+
+	d = rte_tel_data_alloc();
+	addrs = rte_tel_data_alloc();
+	if (d == NULL || addrs == NULL) {
+		rte_tel_data_free(d);
+		rte_tel_data_free(addrs);
+		return NULL;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "port_id", p->port_id);
+	rte_tel_data_add_dict_string(d, "device", p->cfg->device);
+	rte_tel_data_add_dict_string(d, "role", dp_port_role_name(p->role));
+	rte_tel_data_add_dict_string(d, "tap", p->cfg->tap);
+	rte_ether_format_addr(buf, sizeof(buf), &p->mac);
+	rte_tel_data_add_dict_string(d, "mac", buf);
+	memset(&link, 0, sizeof(link));
+	rte_eth_link_get_nowait(p->port_id, &link);
+	rte_tel_data_add_dict_int(d, "link_up", link.link_status);
+	rte_tel_data_start_array(addrs, RTE_TEL_STRING_VAL);
+	for (i = 0; i < p->cfg->n_addrs; i++)
+		rte_tel_data_add_array_string(addrs,
+			inet_prefix_format(&p->cfg->addrs[i], buf, sizeof(buf)));
+	rte_tel_data_add_dict_container(d, "addresses", addrs, 0);
+	dp_stats_port(dp, pidx, &s);
+	add_counters(d, &s);
+	return d;
+}
+
+static int
+cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct dp *dp = tel_dp;
+	unsigned i;
+
+	rte_tel_data_start_dict(d);
+	for (i = 0; i < dp->n_ports; i++) {
+		struct rte_tel_data *p = port_info(dp, i);
+
+		if (p == NULL)
+			return -ENOMEM;
+		rte_tel_data_add_dict_container(d, dp->ports[i].cfg->name, p, 0);
+	}
+	return 0;
+}
+
+static int
+cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct dp *dp = tel_dp;
+	struct dp_port_stats sum, s;
+	struct rte_tel_data *drops, *punts;
+	unsigned i, r, first = 0, last = dp->n_ports;
+
+	if (params != NULL && params[0] != '\0') {
+		int p = find_port(dp, params);
+
+		if (p < 0)
+			return -EINVAL;
+		first = (unsigned)p;
+		last = first + 1;
+	}
+	memset(&sum, 0, sizeof(sum));
+	for (i = first; i < last; i++) {
+		dp_stats_port(dp, i, &s);
+		sum.rx_packets += s.rx_packets;
+		sum.rx_bytes += s.rx_bytes;
+		sum.tx_packets += s.tx_packets;
+		sum.tx_bytes += s.tx_bytes;
+		sum.forwarded += s.forwarded;
+		sum.punted += s.punted;
+		sum.dropped += s.dropped;
+		sum.from_kernel += s.from_kernel;
+		for (r = 0; r < DP_PUNT_MAX; r++)
+			sum.punt[r] += s.punt[r];
+		for (r = 0; r < DP_DROP_MAX; r++)
+			sum.drop[r] += s.drop[r];
+	}
+	drops = rte_tel_data_alloc();
+	punts = rte_tel_data_alloc();
+	if (drops == NULL || punts == NULL) {
+		rte_tel_data_free(drops);
+		rte_tel_data_free(punts);
+		return -ENOMEM;
+	}
+	rte_tel_data_start_dict(d);
+	add_counters(d, &sum);
+	rte_tel_data_start_dict(drops);
+	for (r = 1; r < DP_DROP_MAX; r++)
+		rte_tel_data_add_dict_u64(drops, dp_drop_names[r], sum.drop[r]);
+	rte_tel_data_start_dict(punts);
+	for (r = 0; r < DP_PUNT_MAX; r++)
+		rte_tel_data_add_dict_u64(punts, dp_punt_names[r], sum.punt[r]);
+	rte_tel_data_add_dict_container(d, "drops", drops, 0);
+	rte_tel_data_add_dict_container(d, "punts", punts, 0);
+	return 0;
+}
+
+static int
+cmd_routes(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct dp *dp = tel_dp;
+
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "ipv4", rt_ctl_count(dp->rt, AF_INET));
+	rte_tel_data_add_dict_u64(d, "ipv6", rt_ctl_count(dp->rt, AF_INET6));
+	rte_tel_data_add_dict_u64(d, "nexthops", nh_ctl_count(dp->nh));
+	return 0;
+}
+
+int
+dp_telemetry_init(struct dp *dp)
+{
+	int ret;
+
+	tel_dp = dp;
+	ret = rte_telemetry_register_cmd("/cuco/ports", cmd_ports,
+		"Ports: role, device, tap, MAC, link, addresses and counters. No parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/cuco/stats", cmd_stats,
+			"Counters with drop and punt reasons, all ports. Parameter: port name");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/cuco/routes", cmd_routes,
+			"Number of routes in force per family and of next hops. No parameters");
+	return ret;
+}

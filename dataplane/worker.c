@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dataplane/dp.h"
+#include "dataplane/nodes/eth_input.h"
+#include "dataplane/nodes/eth_output.h"
+#include "dataplane/nodes/ip4_forward.h"
+#include "dataplane/nodes/ip4_input.h"
+#include "dataplane/nodes/ip6_forward.h"
+#include "dataplane/nodes/ip6_input.h"
+#include "dataplane/nodes/verdict.h"
+
+/*
+ * The worker's burst loop: for each RX queue it owns, receive a burst, decide
+ * each packet (eth_input -> ip4/ip6 input -> forward -> eth_output, or punt,
+ * or drop), buffer outputs per port, and flush them once per burst. Frames
+ * the kernel writes on a tap leave by that tap's port untouched.
+ */
+
+static __rte_noinline void
+drop_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in, enum dp_drop_reason r)
+{
+	w->stats[in].drop[r]++;
+	w->stats[in].dropped++;
+	rte_pktmbuf_free(m);
+}
+
+/* Token bucket per port: the kernel is the slow path, keep it alive under a flood. */
+static __rte_noinline bool
+punt_allowed(struct dp_worker *w, unsigned in)
+{
+	struct dp_punt_bucket *b = &w->bucket[in];
+	uint64_t now, hz, add;
+
+	if (b->tokens > 0) {
+		b->tokens--;
+		return true;
+	}
+	now = rte_rdtsc();
+	hz = rte_get_tsc_hz();
+	add = (now - b->last_tsc) * w->punt_rate / hz;
+	if (add == 0)
+		return false;
+	b->last_tsc = now;
+	b->tokens = RTE_MIN(add, w->punt_burst) - 1;
+	return true;
+}
+
+static __rte_noinline void
+punt_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in, enum dp_punt_reason r)
+{
+	struct dp_txbuf *b = &w->punt[in];
+
+	if (!punt_allowed(w, in)) {
+		drop_pkt(w, m, in, DP_DROP_PUNT_RATELIMIT);
+		return;
+	}
+	w->stats[in].punt[r]++;
+	w->stats[in].punted++;
+	b->pkts[b->n++] = m; /* the buffer holds a burst: flushed after each */
+}
+
+static inline void
+process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
+{
+	const struct dp *dp = w->dp;
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m);
+	enum dp_drop_reason r;
+	struct pkt_meta meta;
+	uint16_t l3_len = 0;
+	verdict_t v;
+	uint64_t nh = 0;
+
+	r = eth_input(frame, len, &dp->ports[in].mac, &meta);
+	if (unlikely(r != DP_DROP_NONE))
+		goto drop;
+	if (likely(meta.ethertype == RTE_ETHER_TYPE_IPV4)) {
+		r = ip4_input(frame + meta.l3_off, len - meta.l3_off, &l3_len);
+		if (unlikely(r != DP_DROP_NONE))
+			goto drop;
+		v = ip4_forward(dp, (struct rte_ipv4_hdr *)(frame + meta.l3_off), &nh);
+	} else if (meta.ethertype == RTE_ETHER_TYPE_IPV6) {
+		struct ip6_info info;
+
+		r = ip6_input(frame + meta.l3_off, len - meta.l3_off, &info);
+		if (unlikely(r != DP_DROP_NONE))
+			goto drop;
+		l3_len = info.len;
+		v = ip6_forward(dp, (struct rte_ipv6_hdr *)(frame + meta.l3_off), &nh);
+	} else if (meta.ethertype == RTE_ETHER_TYPE_ARP) {
+		/* RFC 826 over Ethernet/IPv4: 28 bytes. */
+		if (unlikely(len - meta.l3_off < sizeof(struct rte_arp_hdr))) {
+			r = DP_DROP_ARP_TRUNCATED;
+			goto drop;
+		}
+		v = verdict_punt(DP_PUNT_ARP);
+	} else {
+		r = DP_DROP_UNSUPPORTED_ETHERTYPE;
+		goto drop;
+	}
+
+	switch (verdict_kind(v)) {
+	case VERDICT_FWD: {
+		unsigned out = verdict_arg(v);
+		struct dp_txbuf *b = &w->out[out];
+
+		eth_output(m, &meta, l3_len, nh, &dp->ports[out]);
+		w->stats[in].forwarded++;
+		b->pkts[b->n++] = m;
+		return;
+	}
+	case VERDICT_PUNT:
+		punt_pkt(w, m, in, (enum dp_punt_reason)verdict_arg(v));
+		return;
+	default:
+		r = (enum dp_drop_reason)verdict_arg(v);
+		break;
+	}
+drop:
+	drop_pkt(w, m, in, r);
+}
+
+/* Send what a burst produced; what the queue does not take is counted and freed. */
+static void
+flush(struct dp_worker *w, struct dp_txbuf *b, uint16_t port_id, unsigned pidx,
+      enum dp_drop_reason full_reason)
+{
+	uint16_t sent, i;
+	uint64_t bytes = 0;
+
+	sent = rte_eth_tx_burst(port_id, (uint16_t)w->index, b->pkts, b->n);
+	if (full_reason == DP_DROP_TX_FULL) {
+		for (i = 0; i < sent; i++)
+			bytes += rte_pktmbuf_pkt_len(b->pkts[i]);
+		w->stats[pidx].tx_packets += sent;
+		w->stats[pidx].tx_bytes += bytes;
+	}
+	if (unlikely(sent < b->n)) {
+		w->stats[pidx].drop[full_reason] += b->n - sent;
+		w->stats[pidx].dropped += b->n - sent;
+		rte_pktmbuf_free_bulk(&b->pkts[sent], b->n - sent);
+	}
+	b->n = 0;
+}
+
+static void
+flush_all(struct dp_worker *w)
+{
+	const struct dp *dp = w->dp;
+	unsigned p;
+
+	for (p = 0; p < dp->n_ports; p++) {
+		if (w->out[p].n > 0)
+			flush(w, &w->out[p], dp->ports[p].port_id, p, DP_DROP_TX_FULL);
+		if (w->punt[p].n > 0)
+			flush(w, &w->punt[p], dp->ports[p].tap_id, p, DP_DROP_PUNT_FULL);
+	}
+}
+
+static void
+from_kernel(struct dp_worker *w, const struct dp_rxq *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct dp_txbuf *b = &w->out[q->pidx];
+	uint16_t i;
+
+	/* One burst in, then flushed: the buffer cannot overflow. */
+	for (i = 0; i < n; i++)
+		b->pkts[b->n++] = pkts[i];
+	w->stats[q->pidx].from_kernel += n;
+	flush(w, b, w->dp->ports[q->pidx].port_id, q->pidx, DP_DROP_TX_FULL);
+}
+
+static unsigned
+poll_once(struct dp_worker *w)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	unsigned total = 0, i;
+	uint16_t n, k;
+
+	for (i = 0; i < w->n_rxq; i++) {
+		const struct dp_rxq *q = &w->rxq[i];
+		struct dp_port_stats *st;
+		uint64_t bytes = 0;
+
+		n = rte_eth_rx_burst(q->port_id, q->queue, pkts, DP_BURST);
+		if (n == 0)
+			continue;
+		total += n;
+		if (q->from_tap) {
+			from_kernel(w, q, pkts, n);
+			continue;
+		}
+		for (k = 0; k < n && k < 4; k++)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[k], void *));
+		for (k = 0; k < n; k++) {
+			if (k + 4 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 4], void *));
+			bytes += rte_pktmbuf_pkt_len(pkts[k]);
+			process_pkt(w, pkts[k], q->pidx);
+		}
+		st = &w->stats[q->pidx];
+		st->rx_packets += n;
+		st->rx_bytes += bytes;
+		flush_all(w);
+	}
+	return total;
+}
+
+int
+dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct dp *dp = w->dp;
+	unsigned idle = 0, i;
+	uint64_t now = rte_rdtsc();
+
+	for (i = 0; i < DP_MAX_PORTS; i++) {
+		w->bucket[i].last_tsc = now;
+		w->bucket[i].tokens = w->punt_burst;
+	}
+	rte_rcu_qsbr_thread_register(dp->qsv, w->index);
+	rte_rcu_qsbr_thread_online(dp->qsv, w->index);
+	while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
+		unsigned n = poll_once(w);
+
+		/* Between bursts no table pointer is held: a quiescent state. */
+		rte_rcu_qsbr_quiescent(dp->qsv, w->index);
+		if (n == 0 && dp->cfg->idle_sleep_us > 0 && ++idle >= 16) {
+			/* Offline while asleep, so the control thread does not wait on us. */
+			rte_rcu_qsbr_thread_offline(dp->qsv, w->index);
+			rte_delay_us_sleep(dp->cfg->idle_sleep_us);
+			rte_rcu_qsbr_thread_online(dp->qsv, w->index);
+			idle = 0;
+		} else if (n != 0) {
+			idle = 0;
+		}
+	}
+	rte_rcu_qsbr_thread_offline(dp->qsv, w->index);
+	rte_rcu_qsbr_thread_unregister(dp->qsv, w->index);
+	return 0;
+}
+
+void
+dp_stats_port(const struct dp *dp, unsigned pidx, struct dp_port_stats *ret)
+{
+	unsigned i, r;
+
+	memset(ret, 0, sizeof(*ret));
+	for (i = 0; i < dp->n_workers; i++) {
+		/* Single writer per counter; aligned 64-bit loads do not tear. */
+		const struct dp_port_stats *s = &dp->workers[i].stats[pidx];
+
+		ret->rx_packets += __atomic_load_n(&s->rx_packets, __ATOMIC_RELAXED);
+		ret->rx_bytes += __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED);
+		ret->tx_packets += __atomic_load_n(&s->tx_packets, __ATOMIC_RELAXED);
+		ret->tx_bytes += __atomic_load_n(&s->tx_bytes, __ATOMIC_RELAXED);
+		ret->forwarded += __atomic_load_n(&s->forwarded, __ATOMIC_RELAXED);
+		ret->punted += __atomic_load_n(&s->punted, __ATOMIC_RELAXED);
+		ret->dropped += __atomic_load_n(&s->dropped, __ATOMIC_RELAXED);
+		ret->from_kernel += __atomic_load_n(&s->from_kernel, __ATOMIC_RELAXED);
+		for (r = 0; r < DP_PUNT_MAX; r++)
+			ret->punt[r] += __atomic_load_n(&s->punt[r], __ATOMIC_RELAXED);
+		for (r = 0; r < DP_DROP_MAX; r++)
+			ret->drop[r] += __atomic_load_n(&s->drop[r], __ATOMIC_RELAXED);
+	}
+}
