@@ -1,0 +1,90 @@
+"""Fixtures of the integration tests: one lab (namespaces + cuco-dataplane,
+see cucolab.py) per test module, always torn down.
+
+Run as root with Debian's python: /usr/bin/python3 -m pytest tests/integration
+(scripts/test does). Labs of the tests are named ct<pid>n<k>; leftovers of a
+killed test run are removed when the next run starts.
+"""
+
+import itertools
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cucolab  # noqa: E402
+
+_seq = itertools.count(1)
+_TEST_PREFIX = re.compile(r"^ct(\d+)n\d+$")
+
+
+def _state_root():
+    return Path(os.environ.get("CUCO_LAB_DIR") or cucolab.REPO / ".lab")
+
+
+def _say(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pytest_sessionstart(session):
+    """Remove the labs of earlier test runs whose process is gone (a killed
+    pytest leaves namespaces and a dataplane behind), and their logs."""
+    if hasattr(session.config, "workerinput") or os.geteuid() != 0:
+        return  # xdist workers leave this to the controller
+    prefixes = set()
+    p = cucolab.run(["ip", "netns", "list"], check=False)
+    for line in p.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        prefixes.add(name.rsplit("-", 1)[0])
+    root = _state_root()
+    if root.is_dir():
+        prefixes.update(d.name for d in root.iterdir() if d.is_dir())
+    for prefix in sorted(prefixes):
+        m = _TEST_PREFIX.match(prefix)
+        if not m or Path(f"/proc/{m.group(1)}").exists():
+            continue
+        cucolab.Lab(prefix, state_root=root, say=_say).cleanup_leftovers()
+        shutil.rmtree(root / prefix, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """A running lab with a fresh prefix, torn down after the module. Fails
+    the module's last test if the dataplane died during the module, or did
+    not stop cleanly on SIGTERM."""
+    if os.geteuid() != 0:
+        pytest.skip("integration tests need root (network namespaces)")
+    prefix = f"ct{os.getpid()}n{next(_seq)}"
+    lab = cucolab.Lab(prefix, state_root=_state_root(), say=_say)
+    lab.start()
+    try:
+        yield lab
+    finally:
+        died = None
+        if lab.exit_status is None and lab.proc is not None:
+            died = lab.proc.poll()
+        stopped_by_test = lab.exit_status is not None
+        rc = lab.stop()
+        if died is not None:
+            pytest.fail(f"cuco-dataplane died during the tests (status {died}); "
+                        f"last lines of {lab.log_path}:\n{lab.log_tail()}")
+        if not stopped_by_test and (lab.killed or rc != 0):
+            pytest.fail(f"cuco-dataplane did not stop cleanly on SIGTERM "
+                        f"(status {rc}{', needed SIGKILL' if lab.killed else ''}); "
+                        f"last lines of {lab.log_path}:\n{lab.log_tail()}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Attach the dataplane's log tail to every failing test's report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        lab = getattr(item, "funcargs", {}).get("lab")
+        if isinstance(lab, cucolab.Lab):
+            report.sections.append((f"cuco-dataplane log ({lab.log_path})",
+                                    lab.log_tail(40)))

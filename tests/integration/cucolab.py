@@ -1,0 +1,641 @@
+"""CuCo Edge lab: network namespaces, veth pairs, a running cuco-dataplane.
+
+Used by scripts/lab (a lab to play with) and by the integration tests (one lab
+per test module). Everything is named after a prefix P so that labs never
+collide:
+
+    P-cust   customer side  eth0 198.51.100.2/24 2001:db8:100::2/64
+                            default routes via the appliance
+    P-edge   the appliance  cust0 (veth to P-cust), up0 (veth to P-up);
+                            cuco-dataplane runs here, owns both veths through
+                            af_packet and creates its taps here
+    P-up     uplink side    eth0 203.0.113.2/24 2001:db8:200::2/64
+                            routes to the customer prefixes via the appliance
+
+State lives in ${CUCO_LAB_DIR:-<repo>/.lab}/P/: the dataplane config, its log
+(dataplane.log, kept after teardown) and state.json (pids and namespaces this
+lab created, so that a later run can remove what a killed run left).
+
+Only the Python standard library is used here (scapy stays in the tests).
+Run it with Debian's /usr/bin/python3.
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_BINARY = REPO / "build" / "dataplane" / "cuco-dataplane"
+DPDK_RUNTIME = Path("/var/run/dpdk")
+READY_LINE = "cuco-dataplane: ready"
+
+# The topology. Addresses are documentation prefixes only.
+CUST_ADDR4, CUST_ADDR6 = "198.51.100.2/24", "2001:db8:100::2/64"
+UP_ADDR4, UP_ADDR6 = "203.0.113.2/24", "2001:db8:200::2/64"
+# (port name, DPDK device, role, addresses, namespace key of its peer)
+PORTS = (
+    ("cust0", "net_af_packet0", "access",
+     ("198.51.100.1/24", "2001:db8:100::1/64"), "cust"),
+    ("up0", "net_af_packet1", "uplink",
+     ("203.0.113.1/24", "2001:db8:200::1/64"), "up"),
+)
+GW_CUST4, GW_CUST6 = "198.51.100.1", "2001:db8:100::1"
+GW_UP4, GW_UP6 = "203.0.113.1", "2001:db8:200::1"
+
+PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,30}$")
+
+
+class LabError(Exception):
+    """The lab could not be built, or the dataplane did not come up."""
+
+
+class TelemetryError(Exception):
+    """The dataplane's telemetry socket did not answer as expected."""
+
+
+def _stderr(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, check=True, timeout=60, input=None):
+    """Run cmd (list), capture text output; raise LabError if check fails."""
+    try:
+        p = subprocess.run(cmd, input=input, capture_output=True, text=True,
+                           timeout=timeout, stdin=None if input is not None
+                           else subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        raise LabError(f"timed out after {timeout} s: {shlex.join(cmd)}") from e
+    if check and p.returncode != 0:
+        raise LabError(f"failed ({p.returncode}): {shlex.join(cmd)}\n"
+                       f"{p.stdout}{p.stderr}".rstrip())
+    return p
+
+
+def netns_exists(name):
+    return (Path("/var/run/netns") / name).exists()
+
+
+def netns_pids(name):
+    p = run(["ip", "netns", "pids", name], check=False)
+    return [int(x) for x in p.stdout.split() if x.isdigit()]
+
+
+def _proc_starttime(pid):
+    """Start time of pid in clock ticks since boot, or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # the command name (field 2) may contain spaces; fields after ')' are safe
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def _pid_alive(pid, starttime=None):
+    st = _proc_starttime(pid)
+    if st is None:
+        return False
+    if starttime is not None and st != starttime:
+        return False  # the pid was reused by another process
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def kill_pid(pid, timeout=10.0, starttime=None):
+    """SIGTERM pid, wait up to timeout, then SIGKILL. Returns True if it had
+    to be killed with SIGKILL. Works for processes that are not our
+    children (leftovers of an earlier run)."""
+    if not _pid_alive(pid, starttime):
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _pid_alive(pid, starttime):
+            return False
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _pid_alive(pid, starttime):
+        time.sleep(0.05)
+    return True
+
+
+def telemetry_query(file_prefix, cmd, timeout=5.0):
+    """Send one command to a DPDK application's telemetry socket (v2) and
+    return the value of its answer {"<cmd>": value}. None means DPDK did not
+    know the command (or its parameters)."""
+    path = DPDK_RUNTIME / file_prefix / "dpdk_telemetry.v2"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.settimeout(timeout)
+        try:
+            s.connect(str(path))
+            info = json.loads(s.recv(1 << 16).decode())
+            s.send(cmd.encode())
+            raw = s.recv(max(int(info.get("max_output_len", 16384)), 1 << 16) * 2)
+        except (OSError, ValueError) as e:
+            raise TelemetryError(f"telemetry {path}: {cmd}: {e}") from e
+    try:
+        reply = json.loads(raw.decode())
+    except ValueError as e:
+        raise TelemetryError(f"telemetry {cmd}: not JSON: {raw[:200]!r}") from e
+    key = cmd.split(",", 1)[0]
+    if not isinstance(reply, dict) or key not in reply:
+        raise TelemetryError(f"telemetry {cmd}: unexpected answer {reply!r:.300}")
+    return reply[key]
+
+
+class Lab:
+    """One lab. Use as a context manager, or start() / stop().
+
+    kernel=True builds the same topology but lets the Linux kernel of P-edge
+    route between cust0 and up0 instead of the dataplane: a baseline to tell
+    a topology problem from a dataplane problem.
+    """
+
+    def __init__(self, prefix, *, workers=1, idle_sleep=20, binary=None,
+                 state_root=None, ready_timeout=30.0, kernel=False, say=None):
+        if not PREFIX_RE.match(prefix):
+            raise ValueError(f"lab prefix {prefix!r}: use [a-z][a-z0-9]*, "
+                             "at most 31 characters")
+        self.prefix = prefix
+        self.workers = int(workers)
+        self.idle_sleep = int(idle_sleep)
+        self.binary = Path(binary or os.environ.get("CUCO_DATAPLANE")
+                           or DEFAULT_BINARY)
+        root = state_root or os.environ.get("CUCO_LAB_DIR") or REPO / ".lab"
+        self.dir = Path(root) / prefix
+        self.ready_timeout = ready_timeout
+        self.kernel = kernel
+        self.say = say or (lambda msg: None)
+        self.ns = {"cust": f"{prefix}-cust", "up": f"{prefix}-up",
+                   "edge": f"{prefix}-edge"}
+        self.ns_cust, self.ns_up, self.ns_edge = (
+            self.ns["cust"], self.ns["up"], self.ns["edge"])
+        self.file_prefix = f"{prefix}-dp"
+        self.config_path = self.dir / "dataplane.conf"
+        self.log_path = self.dir / "dataplane.log"
+        self.state_path = self.dir / "state.json"
+        self.proc = None
+        self.exit_status = None
+        self.killed = False
+        self._created = []
+        self._pids = []
+
+    # ------------------------------------------------------------ life cycle
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self):
+        """Clean leftovers, build the topology, start the dataplane and wait
+        until it is ready. On any failure, tear down what was made and raise."""
+        try:
+            self.cleanup_leftovers()
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._save_state()
+            self._build_topology()
+            if self.kernel:
+                self._kernel_routing()
+            else:
+                self.config_path.write_text(self.config_text())
+                self._start_dataplane()
+                self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        """Tear down everything this lab made: the dataplane (SIGTERM, then
+        SIGKILL after 10 s), every process left in its namespaces, the
+        namespaces, the DPDK runtime directory. Idempotent. Returns the
+        dataplane's exit status (None if it never ran)."""
+        if self.proc is not None and self.exit_status is None:
+            self.terminate_dataplane(timeout=10.0)
+        for key in ("cust", "up", "edge"):
+            name = self.ns[key]
+            if netns_exists(name):
+                for pid in netns_pids(name):
+                    kill_pid(pid, timeout=3.0)
+                run(["ip", "netns", "delete", name], check=False)
+        self._remove_runtime_dir()
+        self._created = []
+        self._pids = []
+        if self.state_path.exists():
+            self.state_path.unlink()
+        return self.exit_status
+
+    def terminate_dataplane(self, timeout=10.0):
+        """SIGTERM the dataplane and wait up to timeout; SIGKILL it after
+        that (self.killed says so). Returns its exit status: 0 for a clean
+        stop, -N when it died of signal N."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.killed = True
+                self.say(f"lab {self.prefix}: dataplane pid {self.proc.pid} "
+                         f"still running {timeout:g} s after SIGTERM: SIGKILL")
+                self.proc.kill()
+                self.proc.wait(10)
+        self.exit_status = self.proc.returncode
+        self._pids = []
+        self._save_state()
+        return self.exit_status
+
+    def cleanup_leftovers(self):
+        """Remove what an earlier run with this prefix left behind (it was
+        killed, or crashed): its processes, namespaces, runtime dir."""
+        state = {}
+        try:
+            state = json.loads(self.state_path.read_text())
+        except (OSError, ValueError):
+            pass
+        for entry in state.get("pids", []):
+            pid, st = entry.get("pid"), entry.get("starttime")
+            if pid and _pid_alive(pid, st):
+                self.say(f"lab {self.prefix}: stopping leftover process {pid} "
+                         f"({entry.get('what', '?')}) of an earlier run")
+                kill_pid(pid, timeout=10.0, starttime=st)
+        names = set(state.get("namespaces", [])) | set(self.ns.values())
+        # and any other namespace named after this lab (tests add some)
+        listed = run(["ip", "netns", "list"], check=False).stdout.split("\n")
+        names |= {line.split()[0] for line in listed
+                  if line.startswith(self.prefix + "-")}
+        for name in sorted(names):
+            if not netns_exists(name):
+                continue
+            for pid in netns_pids(name):
+                self.say(f"lab {self.prefix}: stopping leftover process {pid} "
+                         f"in namespace {name}")
+                kill_pid(pid, timeout=10.0)
+            self.say(f"lab {self.prefix}: deleting leftover namespace {name}")
+            run(["ip", "netns", "delete", name], check=False)
+        rt = DPDK_RUNTIME / self.file_prefix
+        if rt.exists():
+            self.say(f"lab {self.prefix}: removing leftover {rt}")
+            self._remove_runtime_dir()
+        if self.state_path.exists():
+            self.state_path.unlink()
+
+    def _remove_runtime_dir(self):
+        shutil.rmtree(DPDK_RUNTIME / self.file_prefix, ignore_errors=True)
+
+    def _save_state(self):
+        if not self.dir.exists():
+            return
+        state = {"prefix": self.prefix, "namespaces": self._created,
+                 "pids": self._pids, "file_prefix": self.file_prefix,
+                 "config": str(self.config_path), "log": str(self.log_path)}
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1) + "\n")
+        tmp.replace(self.state_path)
+
+    # -------------------------------------------------------------- topology
+    def _add_netns(self, key):
+        name = self.ns[key]
+        run(["ip", "netns", "add", name])
+        self._created.append(name)
+        self._save_state()
+        self.ip(key, "link", "set", "lo", "up")
+
+    def _sysctl(self, key, *settings):
+        self.ns_run(key, ["sysctl", "-q", "-w", *settings], check=True)
+
+    def _build_topology(self):
+        for key in ("edge", "cust", "up"):
+            self._add_netns(key)
+        for port, _dev, _role, _addrs, peer in PORTS:
+            # created inside the namespaces: nothing ever shows in the host
+            self.ip("edge", "link", "add", port, "type", "veth", "peer",
+                    "name", "eth0", "netns", self.ns[peer])
+            # The edge end belongs to the dataplane (af_packet), as a NIC bound
+            # to DPDK would: the kernel of P-edge must not answer, route or
+            # send on it. No IPv6 there, no ARP, and strict reverse-path
+            # filtering drops any IPv4 it would otherwise route or accept
+            # (every source is reached through a tap, never this veth).
+            # The dataplane's own ip_forward=1 does not undo any of these.
+            self._sysctl("edge", f"net.ipv6.conf.{port}.accept_dad=0",
+                         f"net.ipv6.conf.{port}.accept_ra=0")
+            if not self.kernel:
+                self._sysctl("edge", f"net.ipv6.conf.{port}.disable_ipv6=1",
+                             f"net.ipv4.conf.{port}.rp_filter=1")
+                self.ip("edge", "link", "set", port, "arp", "off")
+            self.ip("edge", "link", "set", port, "up")
+        for key, a4, a6, routes in (
+                ("cust", CUST_ADDR4, CUST_ADDR6,
+                 (("-4", "default", GW_CUST4), ("-6", "default", GW_CUST6))),
+                ("up", UP_ADDR4, UP_ADDR6,
+                 (("-4", "198.51.100.0/24", GW_UP4),
+                  ("-6", "2001:db8:100::/48", GW_UP6)))):
+            self._sysctl(key, "net.ipv6.conf.eth0.accept_dad=0",
+                         "net.ipv6.conf.eth0.accept_ra=0")
+            # without this TCP through af_packet fails (checksums left to a
+            # NIC offload that never happens); this also turns TSO off
+            self.ns_run(key, ["ethtool", "-K", "eth0", "tx", "off"], check=True)
+            self.ip(key, "link", "set", "eth0", "up")
+            self.ip(key, "addr", "add", a4, "dev", "eth0")
+            self.ip(key, "addr", "add", a6, "dev", "eth0", "nodad")
+            for fam, dst, via in routes:
+                self.ip(key, fam, "route", "add", dst, "via", via)
+
+    def _kernel_routing(self):
+        for port, _dev, _role, addrs, _peer in PORTS:
+            for a in addrs:
+                extra = ["nodad"] if ":" in a else []
+                self.ip("edge", "addr", "add", a, "dev", port, *extra)
+        self._sysctl("edge", "net.ipv4.ip_forward=1",
+                     "net.ipv6.conf.all.forwarding=1")
+
+    # ------------------------------------------------------------- dataplane
+    def config_text(self):
+        lines = [f"# cuco-dataplane config of lab {self.prefix} (written by cucolab)",
+                 f"workers {self.workers}",
+                 f"idle-sleep {self.idle_sleep}", ""]
+        for port, dev, role, addrs, _peer in PORTS:
+            lines.append(f"port {port} {{")
+            lines.append(f"    device {dev}")
+            lines.append(f"    role {role}")
+            lines += [f"    address {a}" for a in addrs]
+            lines += ["}", ""]
+        return "\n".join(lines)
+
+    def eal_args(self):
+        lcores = "0,1" if self.workers == 1 else f"0-{self.workers}"
+        args = ["-l", lcores, "--no-huge", "-m", "512", "--no-pci",
+                "--file-prefix", self.file_prefix]
+        for port, dev, _role, _addrs, _peer in PORTS:
+            args += ["--vdev", f"{dev},iface={port}"]
+        return args
+
+    def command(self):
+        """The dataplane's command line (run inside P-edge)."""
+        return [str(self.binary), *self.eal_args(), "--",
+                "--config", str(self.config_path)]
+
+    def _start_dataplane(self):
+        if not os.access(self.binary, os.X_OK):
+            raise LabError(f"no dataplane binary at {self.binary}: "
+                           "build it first (scripts/setup)")
+        if self.log_path.exists():
+            self.log_path.replace(self.log_path.with_name("dataplane.log.1"))
+        cmd = ["ip", "netns", "exec", self.ns_edge, *self.command()]
+        with open(self.log_path, "wb") as log:
+            # own session: a Ctrl-C on the lab's terminal reaches the lab,
+            # which stops the dataplane itself (and sees how it exits)
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        # `ip netns exec` execs the command: this pid is the dataplane's
+        self._pids = [{"pid": self.proc.pid, "what": "cuco-dataplane",
+                       "starttime": _proc_starttime(self.proc.pid)}]
+        self._save_state()
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + self.ready_timeout
+        ready = False
+        last_err = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.exit_status = self.proc.returncode
+                raise LabError(f"cuco-dataplane exited with status "
+                               f"{self.proc.returncode} before it was ready; "
+                               f"last lines of {self.log_path}:\n"
+                               + self.log_tail())
+            if not ready:
+                ready = READY_LINE in self.log_text()
+            if ready:
+                try:
+                    telemetry_query(self.file_prefix, "/cuco/ports", timeout=2)
+                    return
+                except TelemetryError as e:
+                    last_err = e
+            time.sleep(0.1)
+        what = (f"telemetry /cuco/ports did not answer ({last_err})" if ready
+                else f"no '{READY_LINE}' line")
+        raise LabError(f"cuco-dataplane not ready after {self.ready_timeout:g} s: "
+                       f"{what}; last lines of {self.log_path}:\n" + self.log_tail())
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=30):
+        lines = self.log_text().splitlines()
+        return "\n".join("    " + line for line in lines[-n:]) or "    (empty)"
+
+    # --------------------------------------------------------------- helpers
+    def _ns_name(self, ns):
+        return self.ns.get(ns, ns)
+
+    def ns_cmd(self, ns, cmd):
+        if isinstance(cmd, str):
+            cmd = shlex.split(cmd)
+        return ["ip", "netns", "exec", self._ns_name(ns), *cmd]
+
+    def ns_run(self, ns, cmd, check=False, timeout=60, input=None):
+        """Run cmd (list or string) in namespace ns ("cust", "up", "edge" or a
+        full name); returns the CompletedProcess (text stdout/stderr)."""
+        return run(self.ns_cmd(ns, cmd), check=check, timeout=timeout,
+                   input=input)
+
+    def ns_popen(self, ns, cmd, **kw):
+        """Start cmd in namespace ns in the background (caller stops it; the
+        lab's teardown kills whatever is left in its namespaces anyway)."""
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.Popen(self.ns_cmd(ns, cmd), **kw)
+
+    def ip(self, ns, *args):
+        return run(["ip", "-n", self._ns_name(ns), *args])
+
+    def telemetry(self, cmd, timeout=5.0):
+        """Parsed answer of a telemetry command, e.g. lab.telemetry("/cuco/ports")."""
+        return telemetry_query(self.file_prefix, cmd, timeout=timeout)
+
+    def ports(self):
+        return self.telemetry("/cuco/ports")
+
+    def stats(self, port=None):
+        return self.telemetry("/cuco/stats" + (f",{port}" if port else ""))
+
+    def mac(self, port):
+        """MAC of an edge port as the kernel of P-edge sees its veth end."""
+        out = run(["ip", "-n", self.ns_edge, "-j", "link", "show", port]).stdout
+        return json.loads(out)[0]["address"]
+
+    def send_frames(self, ns, iface, frames, timeout=60):
+        """Send raw Ethernet frames (bytes) on iface in namespace ns with an
+        AF_PACKET socket. Returns (sent, refused): frames the kernel refused
+        (e.g. shorter than an Ethernet header) are counted, not sent."""
+        blob = b"".join(len(f).to_bytes(4, "big") + bytes(f) for f in frames)
+        p = subprocess.run(
+            self.ns_cmd(ns, [sys.executable, "-c", _SENDER, iface]),
+            input=blob, capture_output=True, timeout=timeout)
+        if p.returncode != 0:
+            raise LabError(f"sending frames in {ns} failed: "
+                           f"{p.stderr.decode(errors='replace')}")
+        res = json.loads(p.stdout)
+        return res["sent"], res["refused"]
+
+    def describe(self):
+        """Human-readable summary of what runs (for scripts/lab)."""
+        out = []
+        out.append(f"lab {self.prefix}:")
+        out.append(f"  namespaces: {self.ns_cust} (customer), {self.ns_edge} "
+                   f"(the appliance), {self.ns_up} (uplink)")
+        out.append(f"  {self.ns_cust:<12} eth0 {CUST_ADDR4} {CUST_ADDR6}, "
+                   f"default via {GW_CUST4} / {GW_CUST6}")
+        out.append(f"  {self.ns_up:<12} eth0 {UP_ADDR4} {UP_ADDR6}, "
+                   f"198.51.100.0/24 via {GW_UP4}, 2001:db8:100::/48 via {GW_UP6}")
+        if self.kernel:
+            out.append(f"  {self.ns_edge:<12} Linux routes (no dataplane): "
+                       "cust0 198.51.100.1/24 2001:db8:100::1/64, "
+                       "up0 203.0.113.1/24 2001:db8:200::1/64")
+            return "\n".join(out)
+        out.append(f"  {self.ns_edge:<12} cuco-dataplane pid {self.proc.pid} "
+                   f"owns cust0 (<-> {self.ns_cust} eth0) and up0 "
+                   f"(<-> {self.ns_up} eth0)")
+        links = run(["ip", "-n", self.ns_edge, "-br", "addr"], check=False).stdout
+        for line in links.splitlines():
+            if not line.startswith("lo "):
+                out.append(f"               {line.strip()}")
+        out.append(f"  command:  ip netns exec {self.ns_edge} "
+                   + shlex.join(self.command()))
+        out.append(f"  log:      {self.log_path}")
+        out.append(f"  config:   {self.config_path}")
+        for line in self.config_text().rstrip().splitlines():
+            out.append(f"            {line}")
+        return "\n".join(out)
+
+
+# Runs in the sender's namespace: read length-prefixed frames from stdin and
+# send each on the interface named by argv[1].
+_SENDER = r"""
+import json, socket, sys, time
+data = sys.stdin.buffer.read()
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+sent = refused = 0
+i = 0
+while i < len(data):
+    n = int.from_bytes(data[i:i + 4], "big")
+    frame = data[i + 4:i + 4 + n]
+    i += 4 + n
+    try:
+        s.send(frame)
+        sent += 1
+    except OSError:
+        refused += 1
+    if (sent + refused) % 32 == 0:
+        time.sleep(0.001)   # pace: let the receiver's ring drain
+print(json.dumps({"sent": sent, "refused": refused}))
+"""
+
+
+# ------------------------------------------------------------------- the CLI
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):
+    raise _Stop(signal.Signals(signum).name)
+
+
+def _cmd_run(args):
+    lab = Lab(args.prefix, workers=args.workers, kernel=args.kernel,
+              idle_sleep=args.idle_sleep, say=_stderr)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_stop)
+    status = 0
+    try:
+        try:
+            lab.start()
+        except LabError as e:
+            _stderr(f"lab {args.prefix}: {e}")
+            return 1
+        print(lab.describe())
+        print(f"""
+Try (as root, in another terminal):
+  ip netns exec {lab.ns_cust} ping -c3 203.0.113.2
+  ip netns exec {lab.ns_cust} ping -c3 2001:db8:200::2
+  ip netns exec {lab.ns_up} iperf3 -s -D; ip netns exec {lab.ns_cust} iperf3 -c 203.0.113.2 -t 5
+  echo /cuco/stats | dpdk-telemetry.py -f {lab.file_prefix}
+
+Ctrl-C stops the lab and removes what it created (logs stay in {lab.dir}).""",
+              flush=True)
+        while True:
+            if not lab.kernel and not lab.alive():
+                status = lab.proc.returncode
+                _stderr(f"lab {args.prefix}: cuco-dataplane exited with status "
+                        f"{status}; last lines of {lab.log_path}:\n{lab.log_tail()}")
+                status = 1
+                break
+            time.sleep(0.5)
+    except (KeyboardInterrupt, _Stop) as e:
+        why = "Ctrl-C" if isinstance(e, KeyboardInterrupt) else str(e)
+        print(f"\nlab {args.prefix}: {why}: stopping", flush=True)
+    finally:
+        # a second Ctrl-C must not leave half a lab behind
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        rc = lab.stop()
+        if rc is not None and status == 0:
+            print(f"lab {args.prefix}: cuco-dataplane exited with status {rc}"
+                  + (" (after SIGKILL)" if lab.killed else ""), flush=True)
+        print(f"lab {args.prefix}: namespaces removed; logs in {lab.dir}",
+              flush=True)
+    return status
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="cucolab", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="start a lab and wait until Ctrl-C")
+    r.add_argument("--prefix", default="cuco")
+    r.add_argument("--workers", type=int, default=1)
+    r.add_argument("--idle-sleep", type=int, default=20)
+    r.add_argument("--kernel", action="store_true",
+                   help="let the Linux kernel route in P-edge (no dataplane)")
+    c = sub.add_parser("cleanup", help="remove what an earlier lab left")
+    c.add_argument("--prefix", default="cuco")
+    args = ap.parse_args(argv)
+    if os.geteuid() != 0:
+        _stderr("cucolab: needs root (network namespaces)")
+        return 1
+    if args.cmd == "run":
+        return _cmd_run(args)
+    Lab(args.prefix, say=_stderr).cleanup_leftovers()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
