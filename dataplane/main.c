@@ -5,9 +5,11 @@
  * the routes, starts the workers and then serves the slow path (neighbours
  * from the kernel) on the main lcore until SIGTERM or SIGINT.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -236,7 +238,8 @@ start_ports(struct dp *dp, struct knl *knl, char *err, size_t errlen)
 			snprintf(err, errlen, "port %s: %s", p->cfg->name, why);
 			return ret;
 		}
-		p->tap_nb_rxq = 1;
+		/* net_tap wants as many RX as TX queues: one of each per worker. */
+		p->tap_nb_rxq = (uint16_t)dp->n_workers;
 		ret = port_start(p->tap_id, p->tap_nb_rxq, (uint16_t)dp->n_workers, dp->pool, why,
 				 sizeof(why));
 		if (ret < 0) {
@@ -386,6 +389,25 @@ teardown(struct dp *dp, struct knl *knl)
 	dp->nh = nh_ctl_free(dp->nh);
 }
 
+/*
+ * The EAL leaves its runtime directory (config, sockets) behind; as the only
+ * process of this file prefix, remove it so that nothing outlives us.
+ */
+static void
+remove_runtime_dir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (dir[0] == '\0' || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	rmdir(dir);
+}
+
 static void
 control_loop(struct dp *dp, struct knl *knl)
 {
@@ -412,7 +434,7 @@ main(int argc, char **argv)
 	struct dp_config *cfg = NULL;
 	struct knl *knl = NULL;
 	struct dp dp;
-	char err[1024];
+	char err[1024], runtime_dir[PATH_MAX];
 	int ret, status = EXIT_FAILURE;
 
 	cuco_log_init("cuco-dataplane", CUCO_LOG_INFO);
@@ -444,6 +466,7 @@ main(int argc, char **argv)
 		dp_config_free(cfg);
 		return EXIT_FAILURE;
 	}
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	memset(&dp, 0, sizeof(dp));
 	dp.cfg = cfg;
 	dp.n_workers = cfg->workers;
@@ -496,6 +519,8 @@ out_teardown:
 	teardown(&dp, knl);
 out_eal:
 	rte_eal_cleanup();
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
+		remove_runtime_dir(runtime_dir);
 	dp_config_free(cfg);
 	return status;
 }
