@@ -332,18 +332,13 @@ class Lab:
             # created inside the namespaces: nothing ever shows in the host
             self.ip("edge", "link", "add", port, "type", "veth", "peer",
                     "name", "eth0", "netns", self.ns[peer])
-            # The edge end belongs to the dataplane (af_packet), as a NIC bound
-            # to DPDK would: the kernel of P-edge must not answer, route or
-            # send on it. No IPv6 there, no ARP, and strict reverse-path
-            # filtering drops any IPv4 it would otherwise route or accept
-            # (every source is reached through a tap, never this veth).
-            # The dataplane's own ip_forward=1 does not undo any of these.
+            # The edge end belongs to the dataplane (af_packet), as a NIC
+            # bound to DPDK would, and carries no address. The dataplane
+            # itself keeps the kernel of P-edge from answering or routing on
+            # it (the tests check that no packet is handled twice); DAD and
+            # router advertisements have no business there either.
             self._sysctl("edge", f"net.ipv6.conf.{port}.accept_dad=0",
                          f"net.ipv6.conf.{port}.accept_ra=0")
-            if not self.kernel:
-                self._sysctl("edge", f"net.ipv6.conf.{port}.disable_ipv6=1",
-                             f"net.ipv4.conf.{port}.rp_filter=1")
-                self.ip("edge", "link", "set", port, "arp", "off")
             self.ip("edge", "link", "set", port, "up")
         for key, a4, a6, routes in (
                 ("cust", CUST_ADDR4, CUST_ADDR6,

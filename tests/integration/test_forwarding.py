@@ -2,8 +2,8 @@
 
 P-cust (198.51.100.2, 2001:db8:100::2) -- cust0 [cuco-dataplane] up0 -- P-up
 (203.0.113.2, 2001:db8:200::2). Telemetry counters prove that the dataplane,
-not the kernel of P-edge, carried the traffic (the lab makes that kernel
-ignore the veths: see cucolab.Lab._build_topology).
+not the kernel of P-edge, carried the traffic, and no reply may come twice
+(the dataplane keeps the kernel of P-edge from acting on its veths).
 """
 
 import json
@@ -17,9 +17,12 @@ PORTS = ("cust0", "up0")
 
 
 def ping(lab, ns, dst, count=5, extra=()):
-    """Ping from a namespace; returns (replies received, CompletedProcess)."""
+    """Ping from a namespace; returns (replies received, CompletedProcess).
+    Fails on duplicate replies: the kernel of P-edge handled a packet that
+    the dataplane handled too (it must stay silent on the dataplane's ports)."""
     p = lab.ns_run(ns, ["ping", "-n", "-c", str(count), "-i", "0.2", "-W", "1",
                         *extra, dst], timeout=30)
+    assert "DUP!" not in p.stdout, f"duplicate replies from {dst}:\n{p.stdout}"
     m = re.search(r"(\d+) received", p.stdout)
     return (int(m.group(1)) if m else 0), p
 

@@ -182,3 +182,4 @@ def test_mixed_flood_then_traffic_still_crosses(lab, macs):
                        timeout=30)
         m = re.search(r"(\d+) received", p.stdout)
         assert m and int(m.group(1)) >= 3, f"after the flood, ping {dst}:\n{p.stdout}{p.stderr}"
+        assert "DUP!" not in p.stdout, p.stdout
