@@ -20,6 +20,10 @@ import cucolab  # noqa: E402
 
 _seq = itertools.count(1)
 _TEST_PREFIX = re.compile(r"^ct(\d+)n\d+$")
+# lines AddressSanitizer, LeakSanitizer and UBSan print (CUCO_DATAPLANE may
+# name a sanitized build)
+_SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                    "runtime error:")
 
 
 def _state_root():
@@ -69,6 +73,11 @@ def lab():
             died = lab.proc.poll()
         stopped_by_test = lab.exit_status is not None
         rc = lab.stop()
+        reports = [line for line in lab.log_text().splitlines()
+                   if any(m in line for m in _SANITIZER_MARKS)]
+        if reports:
+            pytest.fail("sanitizer reports in the dataplane's log "
+                        f"{lab.log_path}:\n" + "\n".join(reports[:20]))
         if died is not None:
             pytest.fail(f"cuco-dataplane died during the tests (status {died}); "
                         f"last lines of {lab.log_path}:\n{lab.log_tail()}")
