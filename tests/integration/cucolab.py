@@ -379,11 +379,22 @@ class Lab:
         return "\n".join(lines)
 
     def eal_args(self):
-        lcores = "0,1" if self.workers == 1 else f"0-{self.workers}"
-        args = ["-l", lcores, "--no-huge", "-m", "512", "--no-pci",
+        # lcore 0 is the control thread, 1..workers the workers
+        ncpu = os.cpu_count() or 1
+        if self.workers == 1 and ncpu >= 2:
+            cores = ["-l", "0,1"]
+        elif self.workers + 1 <= ncpu:
+            cores = ["-l", f"0-{self.workers}"]
+        else:
+            # more lcores than CPUs: share them (fine for a lab, not for speed)
+            cores = ["--lcores", ",".join(f"{i}@{i % ncpu}"
+                                          for i in range(self.workers + 1))]
+        args = [*cores, "--no-huge", "-m", "512", "--no-pci",
                 "--file-prefix", self.file_prefix]
         for port, dev, _role, _addrs, _peer in PORTS:
-            args += ["--vdev", f"{dev},iface={port}"]
+            # a TX queue per worker
+            qp = f",qpairs={self.workers}" if self.workers > 1 else ""
+            args += ["--vdev", f"{dev},iface={port}{qp}"]
         return args
 
     def command(self):
