@@ -214,6 +214,11 @@ start_ports(struct dp *dp, struct knl *knl, char *err, size_t errlen)
 	unsigned i, j;
 	int ret;
 
+	ret = tap_kernel_global(why, sizeof(why));
+	if (ret < 0) {
+		snprintf(err, errlen, "kernel setting %s", why);
+		return ret;
+	}
 	for (i = 0; i < dp->n_ports; i++) {
 		struct dp_port *p = &dp->ports[i];
 

@@ -99,7 +99,7 @@ tap_kernel_quiet(const char *ifname, char *err, size_t errlen)
 }
 
 int
-tap_kernel_setup(const char *ifname, char *err, size_t errlen)
+tap_kernel_global(char *err, size_t errlen)
 {
 	/* /proc/sys/net/<dir>[/<ifname>]/<key> = <value> */
 	static const struct sysctl_setting settings[] = {
@@ -107,6 +107,22 @@ tap_kernel_setup(const char *ifname, char *err, size_t errlen)
 		{"ipv6/conf/all", false, "forwarding", "1"},
 		{"ipv4/conf/all", false, "rp_filter", "0"},
 		{"ipv4/conf/all", false, "send_redirects", "0"},
+		/*
+		 * Taps are created after this: without DAD their link-local
+		 * address is usable at once, and the kernel solicits neighbours
+		 * for what the fast path punts from the first packet on.
+		 */
+		{"ipv6/conf/default", false, "accept_dad", "0"},
+	};
+
+	return apply_settings(settings, RTE_DIM(settings), NULL, err, errlen);
+}
+
+int
+tap_kernel_setup(const char *ifname, char *err, size_t errlen)
+{
+	static const struct sysctl_setting settings[] = {
+		{"ipv6/conf", true, "accept_dad", "0"},
 		{"ipv4/conf", true, "rp_filter", "0"},
 		{"ipv4/conf", true, "send_redirects", "0"},
 		{"ipv6/conf", true, "accept_ra", "0"},

@@ -22,9 +22,16 @@ int tap_create(unsigned index, const char *ifname, const struct rte_ether_addr *
 	       uint16_t *ret_port_id, char *err, size_t errlen);
 
 /*
- * Kernel settings the slow path needs: forwarding on, and on @ifname no
- * reverse-path filter, no redirects, no router advertisements taken.
+ * Kernel settings of the namespace the slow path needs, before any tap or
+ * port is set up (they are copied to interfaces): forwarding on, no
+ * reverse-path filter, no redirects, no IPv6 DAD on new interfaces.
  * Returns 0 or a negative errno with @err naming the setting.
+ */
+int tap_kernel_global(char *err, size_t errlen);
+
+/*
+ * Settings of tap @ifname: no DAD, no reverse-path filter, no redirects sent
+ * or taken, no router advertisements taken. Returns as tap_kernel_global().
  */
 int tap_kernel_setup(const char *ifname, char *err, size_t errlen);
 
