@@ -158,6 +158,10 @@ parse_port_line(struct parser *p, const struct conf_line *l)
 		if (port->role == DP_ROLE_NONE)
 			return ERR(port->line, "role", "port %s has no role (access or uplink)",
 				   port->name);
+		if (port->unknown_drop && port->role != DP_ROLE_ACCESS)
+			return ERR(port->line, "unknown",
+				   "port %s: an unknown-subscriber policy is for access ports",
+				   port->name);
 		if (port->tap[0] == '\0')
 			snprintf(port->tap, sizeof(port->tap), "tap-%.11s", port->name);
 		p->cfg->n_ports++;
@@ -198,9 +202,15 @@ parse_port_line(struct parser *p, const struct conf_line *l)
 	}
 	if (strcmp(kw, "address") == 0)
 		return parse_address(p, l);
+	if (strcmp(kw, "unknown") == 0) {
+		if (l->n != 2 || (strcmp(l->w[1], "drop") != 0 && strcmp(l->w[1], "forward") != 0))
+			return ERR(l->lineno, "unknown", "expects drop or forward");
+		port->unknown_drop = strcmp(l->w[1], "drop") == 0;
+		return 0;
+	}
 	return ERR(l->lineno, kw,
-		   "unknown keyword in port %s (expected device, role, tap, address or })",
-		   port->name);
+		   "unknown keyword in port %s (expected device, role, tap, address, unknown "
+		   "or })", port->name);
 }
 
 static int
@@ -291,11 +301,13 @@ parse_top_line(struct parser *p, const struct conf_line *l)
 		return parse_uint_field(p, l, 1024, 1u << 24, &cfg->route4_max);
 	if (strcmp(kw, "route6-max") == 0)
 		return parse_uint_field(p, l, 1024, 1u << 22, &cfg->route6_max);
+	if (strcmp(kw, "subscribers-max") == 0)
+		return parse_uint_field(p, l, 16, 1u << 21, &cfg->subscribers_max);
 	if (strcmp(kw, "}") == 0)
 		return ERR(l->lineno, "}", "closing brace outside a port block");
 	return ERR(l->lineno, kw,
 		   "unknown keyword (expected port, route, workers, mbufs, idle-sleep, "
-		   "punt-rate, route4-max or route6-max)");
+		   "punt-rate, route4-max, route6-max or subscribers-max)");
 }
 
 /* Checks that need the whole file: devices, taps, route gateways. */
@@ -379,6 +391,7 @@ dp_config_parse(const char *name, const char *buf, size_t len, struct dp_config 
 	p.cfg->punt_rate = 10000;
 	p.cfg->route4_max = 65536;
 	p.cfg->route6_max = 65536;
+	p.cfg->subscribers_max = 16384;
 
 	conf_reader_init(r, name, buf, len);
 	while ((ret = conf_next_line(r, &line, err, errlen)) > 0) {

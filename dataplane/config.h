@@ -2,6 +2,7 @@
 #ifndef CUCO_DATAPLANE_CONFIG_H
 #define CUCO_DATAPLANE_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,7 @@ struct dp_port_config {
 	char device[DP_DEVICE_LEN];
 	char tap[DP_NAME_LEN];
 	enum dp_port_role role;
+	bool unknown_drop; /* access ports: drop traffic of no known subscriber */
 	struct inet_prefix addrs[DP_MAX_PORT_ADDRS];
 	unsigned n_addrs;
 	unsigned line;        /* where the port block starts */
@@ -53,6 +55,7 @@ struct dp_config {
 	unsigned punt_rate;
 	unsigned route4_max;
 	unsigned route6_max;
+	unsigned subscribers_max;
 	struct dp_port_config ports[DP_MAX_PORTS];
 	unsigned n_ports;
 	struct dp_route_config *routes;

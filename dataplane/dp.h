@@ -14,6 +14,7 @@
 #include "dataplane/reasons.h"
 #include "dataplane/tables/nexthop.h"
 #include "dataplane/tables/route.h"
+#include "dataplane/tables/subscriber.h"
 
 /*
  * The dataplane's runtime state. Ports and tables are set up by the control
@@ -33,6 +34,7 @@ struct dp_port {
 	struct rte_ether_addr mac;
 	int tap_ifindex;
 	enum dp_port_role role;
+	bool unknown_drop;
 	const struct dp_port_config *cfg;
 };
 
@@ -93,6 +95,9 @@ struct dp {
 	const struct nh_table *nht;
 	struct rt_ctl *rt;
 	const struct rt_tables *rtt;
+	struct sub_ctl *subs;
+	const struct sub_tables *subt;
+	bool has_access; /* some port is an access port: enforce subscribers */
 	struct dp_worker *workers; /* cfg->workers of them */
 	unsigned n_workers;
 	volatile bool quit;

@@ -188,6 +188,9 @@ check_runtime(struct dp *dp, char *err, size_t errlen)
 		dp->ports[i].port_id = port_id;
 		dp->ports[i].cfg = pc;
 		dp->ports[i].role = pc->role;
+		dp->ports[i].unknown_drop = pc->unknown_drop;
+		if (pc->role == DP_ROLE_ACCESS)
+			dp->has_access = true;
 		dp->ports[i].nb_rxq = RTE_MIN(max_rx, (uint16_t)cfg->workers);
 	}
 	dp->n_ports = cfg->n_ports;
@@ -362,6 +365,10 @@ init_tables(struct dp *dp)
 	if (ret < 0)
 		return ret;
 	dp->rtt = rt_ctl_tables(dp->rt);
+	ret = sub_ctl_create(dp->cfg->subscribers_max + 1, dp->n_workers, dp->qsv, &dp->subs);
+	if (ret < 0)
+		return ret;
+	dp->subt = sub_ctl_tables(dp->subs);
 	dp->workers = rte_zmalloc("cuco_workers", sizeof(*dp->workers) * dp->n_workers,
 				  RTE_CACHE_LINE_SIZE);
 	if (dp->workers == NULL)
@@ -390,6 +397,7 @@ teardown(struct dp *dp, struct knl *knl)
 			port_close(dp->ports[i].tap_id);
 	}
 	knl_close(knl);
+	dp->subs = sub_ctl_free(dp->subs);
 	dp->rt = rt_ctl_free(dp->rt);
 	dp->nh = nh_ctl_free(dp->nh);
 }

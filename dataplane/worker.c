@@ -14,6 +14,7 @@
 #include "dataplane/nodes/ip4_input.h"
 #include "dataplane/nodes/ip6_forward.h"
 #include "dataplane/nodes/ip6_input.h"
+#include "dataplane/nodes/sub_enforce.h"
 #include "dataplane/nodes/verdict.h"
 
 /*
@@ -66,6 +67,44 @@ punt_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in, enum dp_punt_reas
 	b->pkts[b->n++] = m; /* the buffer holds a burst: flushed after each */
 }
 
+static const enum dp_drop_reason sub_to_drop[SUB_DROP_MAX] = {
+	[SUB_DROP_SUSPENDED] = DP_DROP_SUB_SUSPENDED,
+	[SUB_DROP_WALLED_GARDEN] = DP_DROP_SUB_WALLED_GARDEN,
+	[SUB_DROP_METER] = DP_DROP_SUB_METER,
+	[SUB_DROP_UNKNOWN] = DP_DROP_SUB_UNKNOWN,
+};
+
+/*
+ * Subscriber enforcement of a packet routed from port @in to port @out:
+ * upstream if it came from an access port, downstream if it leaves by one
+ * (both for traffic between two subscribers). Returns DP_DROP_NONE to
+ * forward.
+ */
+static inline enum dp_drop_reason
+enforce(struct dp_worker *w, uint8_t *frame, const struct pkt_meta *meta, const struct sub_l4 *l4,
+	uint32_t l3_len, unsigned in, unsigned out)
+{
+	const struct dp *dp = w->dp;
+	const struct sub_tables *t = dp->subt;
+	const struct sub_set *s = t->set[0] != NULL ? sub_active_set(t) : NULL;
+	uint64_t now = rte_rdtsc();
+	enum sub_drop_reason r;
+
+	if (dp->ports[in].role == DP_ROLE_ACCESS) {
+		r = sub_enforce_dir(t, s, w->index, frame, meta, l4, l3_len, SUB_UP, (uint8_t)in,
+				    dp->ports[in].unknown_drop, now);
+		if (r != SUB_DROP_MAX)
+			return sub_to_drop[r];
+	}
+	if (dp->ports[out].role == DP_ROLE_ACCESS) {
+		r = sub_enforce_dir(t, s, w->index, frame, meta, l4, l3_len, SUB_DOWN, (uint8_t)out,
+				    dp->ports[out].unknown_drop, now);
+		if (r != SUB_DROP_MAX)
+			return sub_to_drop[r];
+	}
+	return DP_DROP_NONE;
+}
+
 static inline void
 process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 {
@@ -74,6 +113,7 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 	uint32_t len = rte_pktmbuf_data_len(m);
 	enum dp_drop_reason r;
 	struct pkt_meta meta;
+	struct sub_l4 l4 = {0};
 	uint16_t l3_len = 0;
 	verdict_t v;
 	uint64_t nh = 0;
@@ -82,10 +122,19 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 	if (unlikely(r != DP_DROP_NONE))
 		goto drop;
 	if (likely(meta.ethertype == RTE_ETHER_TYPE_IPV4)) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + meta.l3_off);
+		uint32_t ihl;
+
 		r = ip4_input(frame + meta.l3_off, len - meta.l3_off, &l3_len);
 		if (unlikely(r != DP_DROP_NONE))
 			goto drop;
-		v = ip4_forward(dp, (struct rte_ipv4_hdr *)(frame + meta.l3_off), &nh);
+		ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+		l4.proto = ip->next_proto_id;
+		/* Ports are in the first fragment only. */
+		if ((rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) == 0 &&
+		    l3_len >= ihl + 4)
+			l4.l4 = frame + meta.l3_off + ihl;
+		v = ip4_forward(dp, ip, &nh);
 	} else if (meta.ethertype == RTE_ETHER_TYPE_IPV6) {
 		struct ip6_info info;
 
@@ -93,6 +142,11 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 		if (unlikely(r != DP_DROP_NONE))
 			goto drop;
 		l3_len = info.len;
+		if (info.l4_proto != IPPROTO_FRAGMENT) {
+			l4.proto = info.l4_proto;
+			if ((uint32_t)info.l4_off + 4 <= l3_len)
+				l4.l4 = frame + meta.l3_off + info.l4_off;
+		}
 		v = ip6_forward(dp, (struct rte_ipv6_hdr *)(frame + meta.l3_off), &nh);
 	} else if (meta.ethertype == RTE_ETHER_TYPE_ARP) {
 		/* RFC 826 over Ethernet/IPv4: 28 bytes. */
@@ -111,6 +165,13 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 		unsigned out = verdict_arg(v);
 		struct dp_txbuf *b = &w->out[out];
 
+		if (dp->has_access) {
+			l4.l3 = frame + meta.l3_off;
+			l4.ethertype = meta.ethertype;
+			r = enforce(w, frame, &meta, &l4, l3_len, in, out);
+			if (unlikely(r != DP_DROP_NONE))
+				goto drop;
+		}
 		eth_output(m, &meta, l3_len, nh, &dp->ports[out]);
 		w->stats[in].forwarded++;
 		b->pkts[b->n++] = m;
