@@ -279,6 +279,40 @@ parse_route(struct parser *p, const struct conf_line *l)
 	return 0;
 }
 
+/*
+ * A ZeroMQ endpoint the dataplane binds: tcp on a loopback address, or ipc.
+ * Others would need CURVE, which the agent does not do yet.
+ */
+static int
+parse_endpoint(struct parser *p, const struct conf_line *l, char *out, size_t outlen)
+{
+	const char *e;
+
+	if (l->n != 2)
+		return ERR(l->lineno, l->w[0], "expects one endpoint such as tcp://127.0.0.1:9700");
+	e = l->w[1];
+	if (strlen(e) >= outlen)
+		return ERR(l->lineno, l->w[0], "endpoint longer than %zu bytes", outlen - 1);
+	if (strcmp(l->w[0], "usage") == 0 && strcmp(e, "none") == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (strncmp(e, "ipc://", 6) == 0 && e[6] != '\0') {
+		snprintf(out, outlen, "%s", e);
+		return 0;
+	}
+	if (strncmp(e, "tcp://127.", 10) == 0 || strncmp(e, "tcp://[::1]:", 12) == 0 ||
+	    strncmp(e, "tcp://localhost:", 16) == 0) {
+		if (strchr(e + 6, ':') == NULL || strchr(e + 6, '*') != NULL)
+			return ERR(l->lineno, l->w[0], "'%s' has no port", e);
+		snprintf(out, outlen, "%s", e);
+		return 0;
+	}
+	return ERR(l->lineno, l->w[0],
+		   "'%s': only tcp on a loopback address or ipc:// (plain ZeroMQ without CURVE "
+		   "must not leave the box)", e);
+}
+
 static int
 parse_top_line(struct parser *p, const struct conf_line *l)
 {
@@ -301,13 +335,20 @@ parse_top_line(struct parser *p, const struct conf_line *l)
 		return parse_uint_field(p, l, 1024, 1u << 24, &cfg->route4_max);
 	if (strcmp(kw, "route6-max") == 0)
 		return parse_uint_field(p, l, 1024, 1u << 22, &cfg->route6_max);
+	if (strcmp(kw, "agent") == 0)
+		return parse_endpoint(p, l, cfg->agent, sizeof(cfg->agent));
+	if (strcmp(kw, "usage") == 0)
+		return parse_endpoint(p, l, cfg->usage, sizeof(cfg->usage));
+	if (strcmp(kw, "usage-interval") == 0)
+		return parse_uint_field(p, l, 100, 3600000, &cfg->usage_interval_ms);
 	if (strcmp(kw, "subscribers-max") == 0)
 		return parse_uint_field(p, l, 16, 1u << 21, &cfg->subscribers_max);
 	if (strcmp(kw, "}") == 0)
 		return ERR(l->lineno, "}", "closing brace outside a port block");
 	return ERR(l->lineno, kw,
 		   "unknown keyword (expected port, route, workers, mbufs, idle-sleep, "
-		   "punt-rate, route4-max, route6-max or subscribers-max)");
+		   "punt-rate, route4-max, route6-max, subscribers-max, agent, usage or "
+		   "usage-interval)");
 }
 
 /* Checks that need the whole file: devices, taps, route gateways. */
@@ -392,6 +433,9 @@ dp_config_parse(const char *name, const char *buf, size_t len, struct dp_config 
 	p.cfg->route4_max = 65536;
 	p.cfg->route6_max = 65536;
 	p.cfg->subscribers_max = 16384;
+	snprintf(p.cfg->agent, sizeof(p.cfg->agent), "tcp://127.0.0.1:9700");
+	snprintf(p.cfg->usage, sizeof(p.cfg->usage), "tcp://127.0.0.1:9701");
+	p.cfg->usage_interval_ms = 5000;
 
 	conf_reader_init(r, name, buf, len);
 	while ((ret = conf_next_line(r, &line, err, errlen)) > 0) {

@@ -56,6 +56,9 @@ struct dp_config {
 	unsigned route4_max;
 	unsigned route6_max;
 	unsigned subscribers_max;
+	char agent[128];      /* provisioning endpoint (ZeroMQ ROUTER) */
+	char usage[128];      /* usage endpoint (ZeroMQ PUB); empty: none */
+	unsigned usage_interval_ms;
 	struct dp_port_config ports[DP_MAX_PORTS];
 	unsigned n_ports;
 	struct dp_route_config *routes;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -24,8 +25,11 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include <zmq.h>
+
 #include "common/conf.h"
 #include "common/log.h"
+#include "dataplane/agent.h"
 #include "dataplane/config.h"
 #include "dataplane/control.h"
 #include "dataplane/dp.h"
@@ -421,20 +425,36 @@ remove_runtime_dir(const char *dir)
 	rmdir(dir);
 }
 
-static void
-control_loop(struct dp *dp, struct knl *knl)
+static uint64_t
+monotonic_ms(void)
 {
-	struct pollfd pfd = {.fd = knl_fd(knl), .events = POLLIN};
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Serve the kernel's neighbour events and the provisioning agent until a signal. */
+static void
+control_loop(struct dp *dp, struct knl *knl, struct agent *agent)
+{
+	zmq_pollitem_t items[2] = {
+		{.socket = agent_socket(agent), .events = ZMQ_POLLIN},
+		{.fd = knl_fd(knl), .events = ZMQ_POLLIN},
+	};
 
 	while (stop_signal == 0) {
-		int n = poll(&pfd, 1, 200);
+		int n = zmq_poll(items, 2, 200);
 
-		if (n > 0 && (pfd.revents & POLLIN)) {
+		if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
 			int ret = knl_dispatch(knl);
 
 			if (ret < 0)
 				log_warn("netlink: %s", strerror(-ret));
 		}
+		if (n > 0 && (items[0].revents & ZMQ_POLLIN))
+			agent_dispatch(agent);
+		agent_tick(agent, monotonic_ms());
 	}
 	log_info("stopping on signal %d", (int)stop_signal);
 }
@@ -446,6 +466,7 @@ main(int argc, char **argv)
 	struct options opts = {0};
 	struct dp_config *cfg = NULL;
 	struct knl *knl = NULL;
+	struct agent *agent = NULL;
 	struct dp dp;
 	char err[1024], runtime_dir[PATH_MAX];
 	int ret, status = EXIT_FAILURE;
@@ -515,6 +536,11 @@ main(int argc, char **argv)
 		log_err("netlink neighbour watch: %s", strerror(-ret));
 		goto out_teardown;
 	}
+	if (agent_open(&dp, cfg->agent, cfg->usage[0] ? cfg->usage : NULL, cfg->usage_interval_ms,
+		       &agent, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out_teardown;
+	}
 	assign_queues(&dp);
 	if (launch_workers(&dp) < 0) {
 		log_err("cannot launch workers");
@@ -522,13 +548,16 @@ main(int argc, char **argv)
 	}
 	if (dp_telemetry_init(&dp) < 0)
 		log_warn("telemetry commands not registered (is telemetry disabled?)");
-	log_info("%u ports, %u workers, %u IPv4 and %u IPv6 routes", dp.n_ports, dp.n_workers,
-		 rt_ctl_count(dp.rt, AF_INET), rt_ctl_count(dp.rt, AF_INET6));
+	log_info("%u ports, %u workers, %u IPv4 and %u IPv6 routes; provisioning on %s, usage on "
+		 "%s, boot id %s", dp.n_ports, dp.n_workers, rt_ctl_count(dp.rt, AF_INET),
+		 rt_ctl_count(dp.rt, AF_INET6), cfg->agent, cfg->usage[0] ? cfg->usage : "none",
+		 agent_boot_id(agent));
 	fprintf(stderr, "cuco-dataplane: ready\n");
-	control_loop(&dp, knl);
+	control_loop(&dp, knl, agent);
 	status = EXIT_SUCCESS;
 
 out_teardown:
+	agent_close(agent);
 	teardown(&dp, knl);
 out_eal:
 	rte_eal_cleanup();
