@@ -505,7 +505,10 @@ agent_dispatch(struct agent *a)
 				zmq_msg_close(&frames[i]);
 			continue;
 		}
+		/* Telemetry reads the subscriber tables' control side from its own thread. */
+		pthread_mutex_lock(&a->dp->ctl_lock);
 		rep = handle(a, zmq_msg_data(&frames[n - 1]), zmq_msg_size(&frames[n - 1]));
+		pthread_mutex_unlock(&a->dp->ctl_lock);
 		out = json_dumps(rep, JSON_COMPACT);
 		json_decref(rep);
 		/* Envelope back as it came; a peer gone meanwhile is no error of ours. */
@@ -568,7 +571,9 @@ agent_tick(struct agent *a, uint64_t now_ms)
 	u.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	u.subs = json_array();
 	/* Cumulative counters, chunked; each message numbered, the last one marked. */
+	pthread_mutex_lock(&a->dp->ctl_lock);
 	sub_ctl_foreach(a->dp->subs, usage_add, &u);
+	pthread_mutex_unlock(&a->dp->ctl_lock);
 	json_array_append_new(u.subs, counters_json(a, "", SUB_SLOT_UNKNOWN));
 	usage_send(&u, true);
 	json_decref(u.subs);

@@ -2,6 +2,7 @@
 #ifndef CUCO_DATAPLANE_DP_H
 #define CUCO_DATAPLANE_DP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -95,8 +96,9 @@ struct dp {
 	const struct nh_table *nht;
 	struct rt_ctl *rt;
 	const struct rt_tables *rtt;
-	struct sub_ctl *subs;
+	struct sub_ctl *subs;       /* under ctl_lock: the agent writes, telemetry reads */
 	const struct sub_tables *subt;
+	pthread_mutex_t ctl_lock;
 	bool has_access; /* some port is an access port: enforce subscribers */
 	struct dp_worker *workers; /* cfg->workers of them */
 	unsigned n_workers;

@@ -47,14 +47,16 @@ static const char usage[] =
 "       cuco-dataplane -- --help\n"
 "\n"
 "The CuCo Edge fast path. It owns the DPDK ports named in its configuration,\n"
-"routes IPv4 and IPv6 between them in worker lcores, and gives each port a\n"
+"routes IPv4 and IPv6 between them in worker lcores, enforces each\n"
+"subscriber's availability and bandwidth (trTCM) and counts its usage, as\n"
+"provisioned over ZeroMQ (see cuco-dpctl --help), and gives each port a\n"
 "kernel TAP interface as its slow path: the kernel answers ARP, neighbour\n"
 "discovery and ping for the appliance's addresses, resolves next hops, and\n"
 "sends ICMP time exceeded. Neighbours the kernel learns are copied into the\n"
 "fast path. It runs in the network namespace it is started in.\n"
 "\n"
 "EAL options (before --) are DPDK's and passed through untouched, e.g.\n"
-"  -l 0,1 --no-huge -m 512 --no-pci --file-prefix cuco\n"
+"  -l 0,1 --no-huge -m 1024 --no-pci --file-prefix cuco\n"
 "  --vdev net_af_packet0,iface=eth1 --vdev net_af_packet1,iface=eth2\n"
 "The main lcore runs the control thread; the next 'workers' lcores of -l\n"
 "run the fast path.\n"
@@ -73,16 +75,23 @@ static const char usage[] =
 "  punt-rate N        packets per second and port sent to the kernel at most\n"
 "                     (default 10000); the excess is dropped and counted\n"
 "  route4-max N       IPv4 routes (default 65536); route6-max N likewise\n"
+"  subscribers-max N  subscribers (default 16384)\n"
+"  agent ENDPOINT     provisioning socket, ZeroMQ ROUTER (default\n"
+"                     tcp://127.0.0.1:9700); tcp on loopback or ipc:// only\n"
+"  usage ENDPOINT     usage counters, ZeroMQ PUB (default tcp://127.0.0.1:9701;\n"
+"                     none: off); usage-interval MS (default 5000)\n"
 "  port NAME {        a port; NAME is letters, digits or _, at most 15\n"
 "    device DEV       the DPDK device: a --vdev name or a PCI address\n"
 "    role ROLE        access (customers) or uplink (the network)\n"
 "    tap IFNAME       kernel interface of its slow path (default tap-NAME)\n"
 "    address A/LEN    an IPv4 or IPv6 address with its subnet; repeatable\n"
+"    unknown POLICY   access ports: forward (default) or drop the traffic of\n"
+"                     no known subscriber; counted either way\n"
 "  }\n"
 "  route PREFIX via GATEWAY   a static route; GATEWAY on a port's subnet\n"
 "\n"
 "Telemetry (dpdk-telemetry.py -f FILE_PREFIX): /cuco/ports, /cuco/stats,\n"
-"/cuco/stats,PORT and /cuco/routes.\n"
+"/cuco/stats,PORT, /cuco/routes, /cuco/subscribers and /cuco/subscriber,ID.\n"
 "\n"
 "Exit status: 0 after SIGTERM or SIGINT, 1 on a runtime failure, 2 on a bad\n"
 "command line or configuration (one line on stderr: FILE:LINE: FIELD: reason);\n"
@@ -502,6 +511,7 @@ main(int argc, char **argv)
 	}
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	memset(&dp, 0, sizeof(dp));
+	pthread_mutex_init(&dp.ctl_lock, NULL);
 	dp.cfg = cfg;
 	dp.n_workers = cfg->workers;
 	if (check_runtime(&dp, err, sizeof(err)) < 0) {

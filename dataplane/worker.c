@@ -178,6 +178,17 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 		return;
 	}
 	case VERDICT_PUNT:
+		/*
+		 * The kernel forwards a packet whose next hop is unresolved: it is
+		 * the subscriber's traffic all the same, policed and counted.
+		 */
+		if (verdict_arg(v) == DP_PUNT_UNRESOLVED && dp->has_access) {
+			l4.l3 = frame + meta.l3_off;
+			l4.ethertype = meta.ethertype;
+			r = enforce(w, frame, &meta, &l4, l3_len, in, nh_word_port(nh));
+			if (unlikely(r != DP_DROP_NONE))
+				goto drop;
+		}
 		punt_pkt(w, m, in, (enum dp_punt_reason)verdict_arg(v));
 		return;
 	default:
