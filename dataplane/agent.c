@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/proto/dpproto.h"
+#include "common/zcurve.h"
 
 /* The wire enums are the table enums: keep them in step. */
 #define SAME(a, b) ((int)(a) == (int)(b))
@@ -34,6 +36,10 @@ struct agent {
 	void *ctx;
 	void *router;
 	void *pub;
+	void *zap;              /* ZAP handler, with CURVE only */
+	char curve_dir[256];
+	char server_pub[ZCURVE_KEY_LEN];
+	char server_sec[ZCURVE_KEY_LEN];
 	unsigned interval_ms;
 	uint64_t next_usage_ms;
 	uint64_t usage_seq;
@@ -51,6 +57,95 @@ void *
 agent_socket(struct agent *a)
 {
 	return a->router;
+}
+
+void *
+agent_zap_socket(struct agent *a)
+{
+	return a->zap;
+}
+
+/* Make @sock a CURVE server with our keys, authenticated by our ZAP handler. */
+static void
+curve_server(struct agent *a, void *sock)
+{
+	int one = 1;
+
+	zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof(one));
+	zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, a->server_sec, ZCURVE_KEY_LEN - 1);
+	zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, "cuco", 4);
+}
+
+static int
+curve_setup(struct agent *a, const char *state_dir, char *err, size_t errlen)
+{
+	char why[512];
+	int ret;
+
+	if (mkdir(state_dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "state-dir %s: %s", state_dir, strerror(errno));
+		return -errno;
+	}
+	snprintf(a->curve_dir, sizeof(a->curve_dir), "%s/curve", state_dir);
+	ret = zcurve_keypair(a->curve_dir, "server", a->server_pub, a->server_sec, why,
+			     sizeof(why));
+	if (ret < 0) {
+		snprintf(err, errlen, "CURVE keys: %s", why);
+		return ret;
+	}
+	/* The ZAP handler must exist before any CURVE socket binds (RFC 27). */
+	a->zap = zmq_socket(a->ctx, ZMQ_REP);
+	if (a->zap == NULL || zmq_bind(a->zap, "inproc://zeromq.zap.01") != 0) {
+		snprintf(err, errlen, "ZAP handler: %s", zmq_strerror(zmq_errno()));
+		return -EIO;
+	}
+	log_info("CURVE: server key %s in %s; clients allowed in %s/authorized_keys",
+		 a->server_pub, a->curve_dir, a->curve_dir);
+	return 0;
+}
+
+void
+agent_zap_dispatch(struct agent *a)
+{
+	for (;;) {
+		zmq_msg_t f[8];
+		unsigned n = 0, i;
+		int more = 1;
+		size_t ml = sizeof(more);
+		bool ok;
+		char key[ZCURVE_KEY_LEN] = "";
+
+		while (more && n < 8) {
+			zmq_msg_init(&f[n]);
+			if (zmq_msg_recv(&f[n], a->zap, ZMQ_DONTWAIT) < 0) {
+				zmq_msg_close(&f[n]);
+				if (n == 0)
+					return;
+				break;
+			}
+			n++;
+			zmq_getsockopt(a->zap, ZMQ_RCVMORE, &more, &ml);
+		}
+		/* version, request id, domain, address, identity, mechanism, key */
+		ok = n == 7 && zmq_msg_size(&f[5]) == 5 && memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 &&
+		     zmq_msg_size(&f[6]) == 32 && zcurve_authorized(a->curve_dir, zmq_msg_data(&f[6]));
+		if (n == 7 && zmq_msg_size(&f[6]) == 32)
+			zmq_z85_encode(key, zmq_msg_data(&f[6]), 32);
+		if (!ok)
+			log_warn("agent: refused a client with key %s (not in %s/authorized_keys)",
+				 key[0] ? key : "(none)", a->curve_dir);
+		zmq_send(a->zap, "1.0", 3, ZMQ_SNDMORE);
+		if (n >= 2)
+			zmq_send(a->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
+		else
+			zmq_send(a->zap, "", 0, ZMQ_SNDMORE);
+		zmq_send(a->zap, ok ? "200" : "400", 3, ZMQ_SNDMORE);
+		zmq_send(a->zap, ok ? "OK" : "not authorized", ok ? 2 : 14, ZMQ_SNDMORE);
+		zmq_send(a->zap, key, strlen(key), ZMQ_SNDMORE);
+		zmq_send(a->zap, "", 0, 0);
+		for (i = 0; i < n; i++)
+			zmq_msg_close(&f[i]);
+	}
 }
 
 static void
@@ -72,9 +167,11 @@ make_boot_id(char out[33])
 }
 
 int
-agent_open(struct dp *dp, const char *endpoint, const char *usage, unsigned interval_ms,
-	   struct agent **ret, char *err, size_t errlen)
+agent_open(struct dp *dp, struct agent **ret, char *err, size_t errlen)
 {
+	const struct dp_config *cfg = dp->cfg;
+	const char *endpoint = cfg->agent, *usage = cfg->usage[0] ? cfg->usage : NULL;
+	unsigned interval_ms = cfg->usage_interval_ms;
 	int64_t maxmsg = DPP_MAX_MESSAGE;
 	int mandatory = 1, linger = 0;
 	struct agent *a;
@@ -88,9 +185,19 @@ agent_open(struct dp *dp, const char *endpoint, const char *usage, unsigned inte
 	a->ctx = zmq_ctx_new();
 	if (a->ctx == NULL)
 		goto out_errno;
+	if (cfg->agent_curve || (usage != NULL && cfg->usage_curve)) {
+		int rc = curve_setup(a, cfg->state_dir, err, errlen);
+
+		if (rc < 0) {
+			agent_close(a);
+			return rc;
+		}
+	}
 	a->router = zmq_socket(a->ctx, ZMQ_ROUTER);
 	if (a->router == NULL)
 		goto out_errno;
+	if (cfg->agent_curve)
+		curve_server(a, a->router);
 	/* Every resource a peer controls has a limit: the size of a request. */
 	zmq_setsockopt(a->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
 	zmq_setsockopt(a->router, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof(mandatory));
@@ -105,6 +212,8 @@ agent_open(struct dp *dp, const char *endpoint, const char *usage, unsigned inte
 		if (a->pub == NULL)
 			goto out_errno;
 		zmq_setsockopt(a->pub, ZMQ_LINGER, &linger, sizeof(linger));
+		if (cfg->usage_curve)
+			curve_server(a, a->pub);
 		if (zmq_bind(a->pub, usage) != 0) {
 			snprintf(err, errlen, "usage %s: %s", usage, zmq_strerror(zmq_errno()));
 			agent_close(a);
@@ -129,6 +238,8 @@ agent_close(struct agent *a)
 		zmq_close(a->router);
 	if (a->pub != NULL)
 		zmq_close(a->pub);
+	if (a->zap != NULL)
+		zmq_close(a->zap);
 	if (a->ctx != NULL)
 		zmq_ctx_term(a->ctx);
 	free(a);

@@ -17,19 +17,24 @@
 struct agent;
 
 /*
- * Bind the request socket to @endpoint and the usage socket to @usage
- * (NULL: no usage publishing), publishing every @interval_ms. Returns 0 or
- * a negative errno with @err saying which endpoint failed and why.
+ * Bind the request socket and the usage socket (none when the config's
+ * usage endpoint is empty) as @dp's config says, with CURVE where it asks
+ * for it: the server keypair in <state-dir>/curve (made at first use), the
+ * clients allowed in <state-dir>/curve/authorized_keys. Returns 0 or a
+ * negative errno with @err saying which endpoint or key failed and why.
  */
-int agent_open(struct dp *dp, const char *endpoint, const char *usage, unsigned interval_ms,
-	       struct agent **ret, char *err, size_t errlen);
+int agent_open(struct dp *dp, struct agent **ret, char *err, size_t errlen);
 struct agent *agent_close(struct agent *a);
 
-/* The ROUTER socket, for zmq_poll(). */
+/* The ROUTER socket and the ZAP handler (NULL without CURVE), for zmq_poll(). */
 void *agent_socket(struct agent *a);
+void *agent_zap_socket(struct agent *a);
 
 /* Serve every request waiting on the socket. */
 void agent_dispatch(struct agent *a);
+
+/* Answer the CURVE handshakes waiting (ZAP, RFC 27): allowed keys only. */
+void agent_zap_dispatch(struct agent *a);
 
 /* Publish usage if its interval has passed; @now_ms from a monotonic clock. */
 void agent_tick(struct agent *a, uint64_t now_ms);

@@ -280,37 +280,46 @@ parse_route(struct parser *p, const struct conf_line *l)
 }
 
 /*
- * A ZeroMQ endpoint the dataplane binds: tcp on a loopback address, or ipc.
- * Others would need CURVE, which the agent does not do yet.
+ * A ZeroMQ endpoint the dataplane binds, optionally followed by "curve".
+ * Without CURVE, only tcp on a loopback address or ipc: plain ZeroMQ must
+ * not leave the box.
  */
 static int
-parse_endpoint(struct parser *p, const struct conf_line *l, char *out, size_t outlen)
+parse_endpoint(struct parser *p, const struct conf_line *l, char *out, size_t outlen,
+	       bool *curve)
 {
 	const char *e;
+	bool local;
 
-	if (l->n != 2)
-		return ERR(l->lineno, l->w[0], "expects one endpoint such as tcp://127.0.0.1:9700");
+	if (l->n < 2 || l->n > 3 || (l->n == 3 && strcmp(l->w[2], "curve") != 0))
+		return ERR(l->lineno, l->w[0],
+			   "expects ENDPOINT [curve], e.g. tcp://127.0.0.1:9700");
 	e = l->w[1];
+	*curve = l->n == 3;
 	if (strlen(e) >= outlen)
 		return ERR(l->lineno, l->w[0], "endpoint longer than %zu bytes", outlen - 1);
 	if (strcmp(l->w[0], "usage") == 0 && strcmp(e, "none") == 0) {
 		out[0] = '\0';
 		return 0;
 	}
-	if (strncmp(e, "ipc://", 6) == 0 && e[6] != '\0') {
+	if (strncmp(e, "ipc://", 6) == 0) {
+		if (e[6] == '\0')
+			return ERR(l->lineno, l->w[0], "'%s' has no path", e);
 		snprintf(out, outlen, "%s", e);
 		return 0;
 	}
-	if (strncmp(e, "tcp://127.", 10) == 0 || strncmp(e, "tcp://[::1]:", 12) == 0 ||
-	    strncmp(e, "tcp://localhost:", 16) == 0) {
-		if (strchr(e + 6, ':') == NULL || strchr(e + 6, '*') != NULL)
-			return ERR(l->lineno, l->w[0], "'%s' has no port", e);
-		snprintf(out, outlen, "%s", e);
-		return 0;
-	}
-	return ERR(l->lineno, l->w[0],
-		   "'%s': only tcp on a loopback address or ipc:// (plain ZeroMQ without CURVE "
-		   "must not leave the box)", e);
+	if (strncmp(e, "tcp://", 6) != 0)
+		return ERR(l->lineno, l->w[0], "'%s': only tcp:// and ipc:// endpoints", e);
+	if (strrchr(e + 6, ':') == NULL || strrchr(e + 6, ':')[1] == '\0')
+		return ERR(l->lineno, l->w[0], "'%s' has no port", e);
+	local = strncmp(e, "tcp://127.", 10) == 0 || strncmp(e, "tcp://[::1]:", 12) == 0 ||
+		strncmp(e, "tcp://localhost:", 16) == 0;
+	if (!local && !*curve)
+		return ERR(l->lineno, l->w[0],
+			   "'%s' is not on loopback: add 'curve' (plain ZeroMQ must not leave "
+			   "the box)", e);
+	snprintf(out, outlen, "%s", e);
+	return 0;
 }
 
 static int
@@ -336,9 +345,15 @@ parse_top_line(struct parser *p, const struct conf_line *l)
 	if (strcmp(kw, "route6-max") == 0)
 		return parse_uint_field(p, l, 1024, 1u << 22, &cfg->route6_max);
 	if (strcmp(kw, "agent") == 0)
-		return parse_endpoint(p, l, cfg->agent, sizeof(cfg->agent));
+		return parse_endpoint(p, l, cfg->agent, sizeof(cfg->agent), &cfg->agent_curve);
 	if (strcmp(kw, "usage") == 0)
-		return parse_endpoint(p, l, cfg->usage, sizeof(cfg->usage));
+		return parse_endpoint(p, l, cfg->usage, sizeof(cfg->usage), &cfg->usage_curve);
+	if (strcmp(kw, "state-dir") == 0) {
+		if (l->n != 2 || l->w[1][0] != '/' || strlen(l->w[1]) >= sizeof(cfg->state_dir) - 8)
+			return ERR(l->lineno, "state-dir", "expects an absolute path");
+		snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", l->w[1]);
+		return 0;
+	}
 	if (strcmp(kw, "usage-interval") == 0)
 		return parse_uint_field(p, l, 100, 3600000, &cfg->usage_interval_ms);
 	if (strcmp(kw, "subscribers-max") == 0)
@@ -347,8 +362,8 @@ parse_top_line(struct parser *p, const struct conf_line *l)
 		return ERR(l->lineno, "}", "closing brace outside a port block");
 	return ERR(l->lineno, kw,
 		   "unknown keyword (expected port, route, workers, mbufs, idle-sleep, "
-		   "punt-rate, route4-max, route6-max, subscribers-max, agent, usage or "
-		   "usage-interval)");
+		   "punt-rate, route4-max, route6-max, subscribers-max, agent, usage, "
+		   "usage-interval or state-dir)");
 }
 
 /* Checks that need the whole file: devices, taps, route gateways. */
@@ -436,6 +451,7 @@ dp_config_parse(const char *name, const char *buf, size_t len, struct dp_config 
 	snprintf(p.cfg->agent, sizeof(p.cfg->agent), "tcp://127.0.0.1:9700");
 	snprintf(p.cfg->usage, sizeof(p.cfg->usage), "tcp://127.0.0.1:9701");
 	p.cfg->usage_interval_ms = 5000;
+	snprintf(p.cfg->state_dir, sizeof(p.cfg->state_dir), "/var/lib/cuco");
 
 	conf_reader_init(r, name, buf, len);
 	while ((ret = conf_next_line(r, &line, err, errlen)) > 0) {

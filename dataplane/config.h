@@ -57,7 +57,10 @@ struct dp_config {
 	unsigned route6_max;
 	unsigned subscribers_max;
 	char agent[128];      /* provisioning endpoint (ZeroMQ ROUTER) */
+	bool agent_curve;
 	char usage[128];      /* usage endpoint (ZeroMQ PUB); empty: none */
+	bool usage_curve;
+	char state_dir[200];  /* CURVE keys live in <state_dir>/curve */
 	unsigned usage_interval_ms;
 	struct dp_port_config ports[DP_MAX_PORTS];
 	unsigned n_ports;

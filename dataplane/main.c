@@ -77,9 +77,14 @@ static const char usage[] =
 "  route4-max N       IPv4 routes (default 65536); route6-max N likewise\n"
 "  subscribers-max N  subscribers (default 16384)\n"
 "  agent ENDPOINT     provisioning socket, ZeroMQ ROUTER (default\n"
-"                     tcp://127.0.0.1:9700); tcp on loopback or ipc:// only\n"
+"                     tcp://127.0.0.1:9700)\n"
 "  usage ENDPOINT     usage counters, ZeroMQ PUB (default tcp://127.0.0.1:9701;\n"
 "                     none: off); usage-interval MS (default 5000)\n"
+"                     Either endpoint may end with 'curve': CURVE encryption\n"
+"                     and authentication, required off loopback; the server\n"
+"                     keys are made in STATE/curve, clients' public keys go\n"
+"                     in STATE/curve/authorized_keys (read at each connect)\n"
+"  state-dir STATE    the dataplane's state directory (default /var/lib/cuco)\n"
 "  port NAME {        a port; NAME is letters, digits or _, at most 15\n"
 "    device DEV       the DPDK device: a --vdev name or a PCI address\n"
 "    role ROLE        access (customers) or uplink (the network)\n"
@@ -447,14 +452,18 @@ monotonic_ms(void)
 static void
 control_loop(struct dp *dp, struct knl *knl, struct agent *agent)
 {
-	zmq_pollitem_t items[2] = {
+	zmq_pollitem_t items[3] = {
 		{.socket = agent_socket(agent), .events = ZMQ_POLLIN},
 		{.fd = knl_fd(knl), .events = ZMQ_POLLIN},
+		{.socket = agent_zap_socket(agent), .events = ZMQ_POLLIN},
 	};
+	int n_items = agent_zap_socket(agent) != NULL ? 3 : 2;
 
 	while (stop_signal == 0) {
-		int n = zmq_poll(items, 2, 200);
+		int n = zmq_poll(items, n_items, 200);
 
+		if (n > 0 && n_items == 3 && (items[2].revents & ZMQ_POLLIN))
+			agent_zap_dispatch(agent);
 		if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
 			int ret = knl_dispatch(knl);
 
@@ -505,7 +514,8 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	ret = rte_eal_init(split, argv);
 	if (ret < 0) {
-		log_err("EAL initialisation failed: %s", rte_strerror(rte_errno));
+		log_err("EAL initialisation failed: %s", rte_errno != 0 ? rte_strerror(rte_errno)
+			: "see the EAL lines above (another process with this --file-prefix?)");
 		dp_config_free(cfg);
 		return EXIT_FAILURE;
 	}
@@ -546,8 +556,7 @@ main(int argc, char **argv)
 		log_err("netlink neighbour watch: %s", strerror(-ret));
 		goto out_teardown;
 	}
-	if (agent_open(&dp, cfg->agent, cfg->usage[0] ? cfg->usage : NULL, cfg->usage_interval_ms,
-		       &agent, err, sizeof(err)) < 0) {
+	if (agent_open(&dp, &agent, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out_teardown;
 	}

@@ -19,6 +19,7 @@
 
 #include "common/inet.h"
 #include "common/proto/dpproto.h"
+#include "common/zcurve.h"
 
 #define EXIT_USAGE 2
 #define EXIT_REFUSED 3
@@ -60,12 +61,20 @@ static const char usage_text[] =
 "  -u, --usage EP      usage endpoint for watch-usage (default tcp://127.0.0.1:9701)\n"
 "  -j, --json          print the agent's JSON replies as they are\n"
 "  -t, --timeout S     seconds to wait for an answer (default 5)\n"
+"  -k, --curve DIR     CURVE: DIR holds server.public (the dataplane's\n"
+"                      STATE/curve/server.public) and this client's keypair\n"
+"                      client.public / client.secret, made on first use; add\n"
+"                      client.public to the dataplane's authorized_keys\n"
 "  -h, --help          this text\n"
 "\n"
 "Exit status: 0 done, 2 bad command line, 3 the dataplane refused the request\n"
 "(its error names the field and the reason), 4 no answer.\n";
 
 struct ctl {
+	const char *curve_dir;
+	char server_key[ZCURVE_KEY_LEN];
+	char client_pub[ZCURVE_KEY_LEN];
+	char client_sec[ZCURVE_KEY_LEN];
 	const char *endpoint;
 	const char *usage;
 	bool json;
@@ -88,6 +97,17 @@ die_usage(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* Make @sock a CURVE client when --curve was given. */
+static void
+curve_client(const struct ctl *c, void *sock)
+{
+	if (c->curve_dir == NULL)
+		return;
+	zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, c->server_key, ZCURVE_KEY_LEN - 1);
+	zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, c->client_pub, ZCURVE_KEY_LEN - 1);
+	zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, c->client_sec, ZCURVE_KEY_LEN - 1);
+}
+
 /* Send @req (consumed) and wait for the reply; NULL after printing why. */
 static json_t *
 call(struct ctl *c, json_t *req, int *ret_status)
@@ -104,6 +124,7 @@ call(struct ctl *c, json_t *req, int *ret_status)
 		c->sock = zmq_socket(c->zctx, ZMQ_REQ);
 		zmq_setsockopt(c->sock, ZMQ_RCVTIMEO, &c->timeout_ms, sizeof(c->timeout_ms));
 		zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger));
+		curve_client(c, c->sock);
 		if (zmq_connect(c->sock, c->endpoint) != 0) {
 			fprintf(stderr, "cuco-dpctl: %s: %s\n", c->endpoint, zmq_strerror(zmq_errno()));
 			*ret_status = EXIT_USAGE;
@@ -125,8 +146,10 @@ call(struct ctl *c, json_t *req, int *ret_status)
 	zmq_msg_init(&msg);
 	n = zmq_msg_recv(&msg, c->sock, 0);
 	if (n < 0) {
-		fprintf(stderr, "cuco-dpctl: no answer from %s within %d ms\n", c->endpoint,
-			c->timeout_ms);
+		fprintf(stderr, "cuco-dpctl: no answer from %s within %d ms%s\n", c->endpoint,
+			c->timeout_ms,
+			c->curve_dir ? " (is this client's key in the dataplane's authorized_keys?)"
+				     : "");
 		zmq_msg_close(&msg);
 		*ret_status = EXIT_UNREACHABLE;
 		return NULL;
@@ -486,6 +509,7 @@ cmd_watch(struct ctl *c, long count)
 	zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
 	zmq_setsockopt(sub, ZMQ_RCVTIMEO, &c->timeout_ms, sizeof(c->timeout_ms));
+	curve_client(c, sub);
 	if (zmq_connect(sub, c->usage) != 0) {
 		fprintf(stderr, "cuco-dpctl: %s: %s\n", c->usage, zmq_strerror(zmq_errno()));
 		return EXIT_USAGE;
@@ -574,6 +598,7 @@ main(int argc, char **argv)
 		{"usage", required_argument, NULL, 'u'},
 		{"json", no_argument, NULL, 'j'},
 		{"timeout", required_argument, NULL, 't'},
+		{"curve", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -584,7 +609,7 @@ main(int argc, char **argv)
 	};
 	int opt, status;
 
-	while ((opt = getopt_long(argc, argv, "+e:u:jt:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+e:u:jt:k:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'e':
 			c.endpoint = optarg;
@@ -600,6 +625,9 @@ main(int argc, char **argv)
 			if (c.timeout_ms <= 0)
 				return die_usage("--timeout: '%s' is not a number of seconds", optarg);
 			break;
+		case 'k':
+			c.curve_dir = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
@@ -609,6 +637,17 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return die_usage("no command given%s", "");
+	if (c.curve_dir != NULL) {
+		char path[512], err[600];
+
+		snprintf(path, sizeof(path), "%s/server.public", c.curve_dir);
+		if (zcurve_read_key(path, c.server_key, err, sizeof(err)) < 0 ||
+		    zcurve_keypair(c.curve_dir, "client", c.client_pub, c.client_sec, err,
+				   sizeof(err)) < 0) {
+			fprintf(stderr, "cuco-dpctl: --curve: %s\n", err);
+			return EXIT_USAGE;
+		}
+	}
 	status = run(&c, argc - optind, argv + optind);
 	if (c.sock != NULL)
 		zmq_close(c.sock);
