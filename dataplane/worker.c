@@ -86,7 +86,9 @@ enforce(struct dp_worker *w, uint8_t *frame, const struct pkt_meta *meta, const 
 {
 	const struct dp *dp = w->dp;
 	const struct sub_tables *t = dp->subt;
-	const struct sub_set *s = t->set[0] != NULL ? sub_active_set(t) : NULL;
+	/* Acquire: pairs with the release that makes the sets exist. */
+	const struct sub_set *s = __atomic_load_n(&t->set[0], __ATOMIC_ACQUIRE) != NULL
+					  ? sub_active_set(t) : NULL;
 	uint64_t now = rte_rdtsc();
 	enum sub_drop_reason r;
 

@@ -892,16 +892,18 @@ sub_ctl_commit(struct sub_ctl *ctl, char *err, size_t errlen)
 	int ret;
 
 	if (!ctl->sets_ready) {
-		ctl->t.set[0] = set_create(ctl, 0);
-		ctl->t.set[1] = set_create(ctl, 1);
-		if (ctl->t.set[0] == NULL || ctl->t.set[1] == NULL) {
-			set_free(ctl->t.set[0]);
-			set_free(ctl->t.set[1]);
-			ctl->t.set[0] = ctl->t.set[1] = NULL;
+		struct sub_set *s0 = set_create(ctl, 0), *s1 = set_create(ctl, 1);
+
+		if (s0 == NULL || s1 == NULL) {
+			set_free(s0);
+			set_free(s1);
 			sub_ctl_abort(ctl);
 			snprintf(err, errlen, "no memory for the subscriber tables (raise -m)");
 			return -ENOMEM;
 		}
+		ctl->t.set[1] = s1;
+		/* Release: workers that see set[0] (their "tables exist" test) see both whole. */
+		__atomic_store_n(&ctl->t.set[0], s0, __ATOMIC_RELEASE);
 		ctl->sets_ready = true;
 	}
 	active = ctl->t.active;
