@@ -107,6 +107,34 @@ enforce(struct dp_worker *w, uint8_t *frame, const struct pkt_meta *meta, const 
 	return DP_DROP_NONE;
 }
 
+/*
+ * What availability needs of L4, found only for packets that are enforced:
+ * the protocol and where the ports are (first IPv4 fragment, or the end of
+ * the IPv6 extension chain when it is not a later fragment).
+ */
+static inline void
+sub_l4_fill(struct sub_l4 *l4, uint8_t *frame, const struct pkt_meta *meta, uint32_t l3_len)
+{
+	uint8_t *l3 = frame + meta->l3_off;
+	uint32_t off;
+
+	l4->l3 = l3;
+	l4->ethertype = meta->ethertype;
+	if (meta->ethertype == RTE_ETHER_TYPE_IPV4) {
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)l3;
+
+		off = (uint32_t)(ip->version_ihl & 0xf) * 4;
+		l4->proto = ip->next_proto_id;
+		if ((rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) != 0)
+			off = UINT32_MAX;
+	} else {
+		off = (uint32_t)(uintptr_t)l4->l4;
+		if (l4->proto == IPPROTO_FRAGMENT)
+			l4->proto = 0, off = UINT32_MAX;
+	}
+	l4->l4 = off != UINT32_MAX && off + 4 <= l3_len ? l3 + off : NULL;
+}
+
 static inline void
 process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 {
@@ -124,19 +152,17 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 	if (unlikely(r != DP_DROP_NONE))
 		goto drop;
 	if (likely(meta.ethertype == RTE_ETHER_TYPE_IPV4)) {
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + meta.l3_off);
-		uint32_t ihl;
+		uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 
-		r = ip4_input(frame + meta.l3_off, len - meta.l3_off, &l3_len);
+		if (unlikely(ck == RTE_MBUF_F_RX_IP_CKSUM_BAD)) {
+			r = DP_DROP_IP4_BAD_CHECKSUM;
+			goto drop;
+		}
+		r = ip4_input_cksum(frame + meta.l3_off, len - meta.l3_off, &l3_len,
+				    ck == RTE_MBUF_F_RX_IP_CKSUM_GOOD);
 		if (unlikely(r != DP_DROP_NONE))
 			goto drop;
-		ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
-		l4.proto = ip->next_proto_id;
-		/* Ports are in the first fragment only. */
-		if ((rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) == 0 &&
-		    l3_len >= ihl + 4)
-			l4.l4 = frame + meta.l3_off + ihl;
-		v = ip4_forward(dp, ip, &nh);
+		v = ip4_forward(dp, (struct rte_ipv4_hdr *)(frame + meta.l3_off), &nh);
 	} else if (meta.ethertype == RTE_ETHER_TYPE_IPV6) {
 		struct ip6_info info;
 
@@ -144,11 +170,8 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 		if (unlikely(r != DP_DROP_NONE))
 			goto drop;
 		l3_len = info.len;
-		if (info.l4_proto != IPPROTO_FRAGMENT) {
-			l4.proto = info.l4_proto;
-			if ((uint32_t)info.l4_off + 4 <= l3_len)
-				l4.l4 = frame + meta.l3_off + info.l4_off;
-		}
+		l4.proto = info.l4_proto;
+		l4.l4 = (uint8_t *)(uintptr_t)info.l4_off; /* an offset until sub_l4_fill() */
 		v = ip6_forward(dp, (struct rte_ipv6_hdr *)(frame + meta.l3_off), &nh);
 	} else if (meta.ethertype == RTE_ETHER_TYPE_ARP) {
 		/* RFC 826 over Ethernet/IPv4: 28 bytes. */
@@ -168,8 +191,7 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 		struct dp_txbuf *b = &w->out[out];
 
 		if (dp->has_access) {
-			l4.l3 = frame + meta.l3_off;
-			l4.ethertype = meta.ethertype;
+			sub_l4_fill(&l4, frame, &meta, l3_len);
 			r = enforce(w, frame, &meta, &l4, l3_len, in, out);
 			if (unlikely(r != DP_DROP_NONE))
 				goto drop;
@@ -185,8 +207,7 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 		 * the subscriber's traffic all the same, policed and counted.
 		 */
 		if (verdict_arg(v) == DP_PUNT_UNRESOLVED && dp->has_access) {
-			l4.l3 = frame + meta.l3_off;
-			l4.ethertype = meta.ethertype;
+			sub_l4_fill(&l4, frame, &meta, l3_len);
 			r = enforce(w, frame, &meta, &l4, l3_len, in, nh_word_port(nh));
 			if (unlikely(r != DP_DROP_NONE))
 				goto drop;
