@@ -29,6 +29,8 @@ _Static_assert(SAME(DPP_FORWARD, SUB_ACT_FORWARD) && SAME(DPP_REMARK, SUB_ACT_RE
 #undef SAME
 
 #define AGENT_MAX_FRAMES 8
+
+static void on_release(void *arg, const char *id, uint32_t slot);
 #define USAGE_CHUNK 1000
 
 struct agent {
@@ -45,6 +47,7 @@ struct agent {
 	uint64_t usage_seq;
 	uint64_t generation;
 	char boot_id[33];
+	json_t *final;          /* counters of subscribers deleted by the current batch */
 };
 
 const char *
@@ -181,6 +184,7 @@ agent_open(struct dp *dp, struct agent **ret, char *err, size_t errlen)
 		return -ENOMEM;
 	a->dp = dp;
 	a->interval_ms = interval_ms;
+	sub_ctl_on_release(dp->subs, on_release, a);
 	make_boot_id(a->boot_id);
 	a->ctx = zmq_ctx_new();
 	if (a->ctx == NULL)
@@ -348,6 +352,19 @@ apply_change(struct agent *a, const struct dpp_change *c, char *field, size_t fl
 	return -EINVAL;
 }
 
+static json_t *counters_json(const struct agent *a, const char *id, uint32_t slot);
+static void usage_publish(struct agent *a, json_t *subs, bool final);
+
+/* A deleted subscriber's last counters, read before its slot is reused. */
+static void
+on_release(void *arg, const char *id, uint32_t slot)
+{
+	struct agent *a = arg;
+
+	if (a->final != NULL)
+		json_array_append_new(a->final, counters_json(a, id, slot));
+}
+
 /* BATCH and RESYNC: all changes or none, then the new generation. */
 static json_t *
 handle_changes(struct agent *a, const struct dpp_request *r)
@@ -382,9 +399,21 @@ handle_changes(struct agent *a, const struct dpp_request *r)
 			return reply_error(r->seq, field, reason);
 		}
 	}
-	if (sub_ctl_commit(ctl, reason, sizeof(reason)) < 0)
+	a->final = a->pub != NULL ? json_array() : NULL;
+	if (sub_ctl_commit(ctl, reason, sizeof(reason)) < 0) {
+		json_decref(a->final);
+		a->final = NULL;
 		return reply_error(r->seq, "changes", reason);
+	}
 	a->generation = r->generation;
+	if (a->final != NULL) {
+		/* Usage since the last report of deleted subscribers is not lost. */
+		if (json_array_size(a->final) > 0)
+			usage_publish(a, a->final, true);
+		else
+			json_decref(a->final);
+		a->final = NULL;
+	}
 	log_info("%s of %zu changes applied: generation %llu, %u subscribers",
 		 r->op == DPP_OP_RESYNC ? "resync" : "batch", r->n_changes,
 		 (unsigned long long)a->generation, sub_ctl_count(ctl));
@@ -639,6 +668,7 @@ struct usage_ctx {
 	json_t *subs;
 	unsigned part;
 	uint64_t time_ms;
+	bool final; /* the subscribers were deleted: these are their last counters */
 };
 
 static void
@@ -649,8 +679,11 @@ usage_send(struct usage_ctx *u, bool last)
 				(json_int_t)++u->a->usage_seq, "generation",
 				(json_int_t)u->a->generation, "time_ms", (json_int_t)u->time_ms,
 				"part", u->part++, "last", last, "subscribers", u->subs);
-	char *out = json_dumps(msg, JSON_COMPACT);
+	char *out;
 
+	if (u->final)
+		json_object_set_new(msg, "final", json_true());
+	out = json_dumps(msg, JSON_COMPACT);
 	if (out != NULL)
 		zmq_send(u->a->pub, out, strlen(out), ZMQ_DONTWAIT);
 	free(out);
@@ -669,17 +702,34 @@ usage_add(const struct sub_info *s, void *arg)
 	return 0;
 }
 
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One message of deleted subscribers' final counters (@subs consumed). */
+static void
+usage_publish(struct agent *a, json_t *subs, bool final)
+{
+	struct usage_ctx u = {.a = a, .subs = subs, .time_ms = wall_ms(), .final = final};
+
+	usage_send(&u, true);
+	json_decref(u.subs);
+}
+
 void
 agent_tick(struct agent *a, uint64_t now_ms)
 {
 	struct usage_ctx u = {.a = a};
-	struct timespec ts;
 
 	if (a->pub == NULL || now_ms < a->next_usage_ms)
 		return;
 	a->next_usage_ms = now_ms + a->interval_ms;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	u.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	u.time_ms = wall_ms();
 	u.subs = json_array();
 	/* Cumulative counters, chunked; each message numbered, the last one marked. */
 	pthread_mutex_lock(&a->dp->ctl_lock);

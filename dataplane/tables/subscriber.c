@@ -81,7 +81,29 @@ struct sub_ctl {
 	size_t n_changes, cap_changes;
 	uint32_t *pending_free; /* slots freed by the batch: reusable after commit */
 	size_t n_pending, cap_pending;
+	sub_release_cb release_cb;
+	void *release_arg;
 };
+
+void
+sub_ctl_on_release(struct sub_ctl *ctl, sub_release_cb cb, void *arg)
+{
+	ctl->release_cb = cb;
+	ctl->release_arg = arg;
+}
+
+/* The entry a slot had before the batch deleted it: the first change of that slot. */
+static const struct sub_entry *
+deleted_entry(const struct sub_ctl *ctl, uint32_t slot)
+{
+	size_t i;
+
+	for (i = 0; i < ctl->n_changes; i++)
+		if (ctl->changes[i].kind == CH_SUB && ctl->changes[i].slot == slot &&
+		    ctl->changes[i].old != NULL)
+			return ctl->changes[i].old;
+	return NULL;
+}
 
 static void
 make_pfx_key(struct pfx_key *k, const struct inet_prefix *p)
@@ -923,8 +945,13 @@ sub_ctl_commit(struct sub_ctl *ctl, char *err, size_t errlen)
 	set_apply(ctl, ctl->t.set[active], ctl->n_changes, false);
 	/* Deleted subscribers' slots: no set names them, no worker holds them. */
 	for (i = 0; i < ctl->n_pending; i++) {
+		const struct sub_entry *gone;
+
 		if (ctl->entries[ctl->pending_free[i]] != NULL)
 			continue; /* deleted, then created again in the same batch */
+		gone = deleted_entry(ctl, ctl->pending_free[i]);
+		if (ctl->release_cb != NULL && gone != NULL)
+			ctl->release_cb(ctl->release_arg, gone->id, ctl->pending_free[i]);
 		reset_slot(ctl, ctl->pending_free[i]);
 		ctl->free_slots[ctl->n_free++] = ctl->pending_free[i];
 	}

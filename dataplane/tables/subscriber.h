@@ -215,6 +215,14 @@ int sub_ctl_walled_set(struct sub_ctl *ctl, const struct inet_prefix *allow, uns
 int sub_ctl_commit(struct sub_ctl *ctl, char *err, size_t errlen);
 void sub_ctl_abort(struct sub_ctl *ctl);
 
+/*
+ * Called by sub_ctl_commit() for each subscriber the batch deleted, once no
+ * worker can count for it any more and before its counters are zeroed: the
+ * last chance to report its final usage. @id is valid during the call.
+ */
+typedef void (*sub_release_cb)(void *arg, const char *id, uint32_t slot);
+void sub_ctl_on_release(struct sub_ctl *ctl, sub_release_cb cb, void *arg);
+
 /* Remove every subscriber and profile (a full resync starts with this). */
 int sub_ctl_clear(struct sub_ctl *ctl, char *err, size_t errlen);
 

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -17,6 +18,8 @@
 #include <rte_malloc.h>
 
 #include "dataplane/nodes/sub_enforce.h"
+
+static struct sub_ctl *released_ctl;
 
 struct fixture {
 	struct rte_rcu_qsbr *qsv;
@@ -249,11 +252,30 @@ test_availability(void **state)
 	assert_int_equal(run(f, &fr, SUB_UP, now + 10 * rte_get_tsc_hz()), SUB_DROP_MAX);
 }
 
+struct released {
+	char id[64];
+	uint64_t up_packets;
+	unsigned calls;
+};
+
+static void
+on_release(void *arg, const char *id, uint32_t slot)
+{
+	struct released *r = arg;
+	struct sub_counters c[SUB_DIRS];
+
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	sub_counters_read(sub_ctl_tables(released_ctl), slot, c);
+	r->up_packets = c[SUB_UP].fwd_packets;
+	r->calls++;
+}
+
 static void
 test_remark_and_delete(void **state)
 {
 	struct fixture *f = *state;
 	struct sub_meter_params p[2] = {meter(8000, SUB_ACT_REMARK), meter(8000, SUB_ACT_DROP)};
+	struct released rel = {0};
 	struct sub_counters c[SUB_DIRS];
 	struct rte_ipv4_hdr *ip;
 	struct sub_info info;
@@ -275,9 +297,16 @@ test_remark_and_delete(void **state)
 	assert_int_equal(rte_raw_cksum(ip, 20), 0xffff); /* checksum still right */
 
 	assert_int_equal(sub_ctl_find(f->ctl, "c", &info), 0);
+	released_ctl = f->ctl;
+	sub_ctl_on_release(f->ctl, on_release, &rel);
 	sub_ctl_begin(f->ctl);
 	assert_int_equal(sub_ctl_sub_delete(f->ctl, "c", err, sizeof(err)), 0);
 	assert_int_equal(sub_ctl_commit(f->ctl, err, sizeof(err)), 0);
+	/* the final usage was offered before the counters went */
+	assert_int_equal(rel.calls, 1);
+	assert_string_equal(rel.id, "c");
+	assert_int_equal(rel.up_packets, 20);
+	sub_ctl_on_release(f->ctl, NULL, NULL);
 	sub_counters_read(f->t, info.slot, c);
 	assert_int_equal(c[SUB_UP].fwd_packets, 0); /* a freed slot starts clean */
 	mk4(&fr, "198.51.100.70", "203.0.113.2", 80, 1500);
