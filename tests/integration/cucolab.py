@@ -35,6 +35,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BINARY = REPO / "build" / "dataplane" / "cuco-dataplane"
+# the provisioning client, built beside the dataplane (<build dir>/controlplane/...)
+DPCTL_IN_BUILD = Path("controlplane") / "provision" / "cuco-dpctl"
+DEFAULT_DPCTL = REPO / "build" / DPCTL_IN_BUILD
+# EAL memory (MiB, --no-huge): routes, mbufs and the double-buffered
+# subscriber tables at their default sizes
+DEFAULT_MEMORY_MB = 1024
 DPDK_RUNTIME = Path("/var/run/dpdk")
 READY_LINE = "cuco-dataplane: ready"
 
@@ -170,7 +176,8 @@ class Lab:
     """
 
     def __init__(self, prefix, *, workers=1, idle_sleep=20, binary=None,
-                 state_root=None, ready_timeout=30.0, kernel=False, say=None):
+                 state_root=None, ready_timeout=30.0, kernel=False, say=None,
+                 memory_mb=DEFAULT_MEMORY_MB, dpctl=None, config_extra=()):
         if not PREFIX_RE.match(prefix):
             raise ValueError(f"lab prefix {prefix!r}: use [a-z][a-z0-9]*, "
                              "at most 31 characters")
@@ -179,6 +186,11 @@ class Lab:
         self.idle_sleep = int(idle_sleep)
         self.binary = Path(binary or os.environ.get("CUCO_DATAPLANE")
                            or DEFAULT_BINARY)
+        self.memory_mb = int(memory_mb)
+        # top-level config lines added after the defaults (e.g. "usage-interval 1000")
+        self.config_extra = tuple(config_extra)
+        self.dpctl_path = Path(dpctl or os.environ.get("CUCO_DPCTL")
+                               or self._dpctl_beside_binary())
         root = state_root or os.environ.get("CUCO_LAB_DIR") or REPO / ".lab"
         self.dir = Path(root) / prefix
         self.ready_timeout = ready_timeout
@@ -195,6 +207,7 @@ class Lab:
         self.proc = None
         self.exit_status = None
         self.killed = False
+        self._log_start = 0  # where the running dataplane's output begins
         self._created = []
         self._pids = []
 
@@ -369,7 +382,7 @@ class Lab:
     def config_text(self):
         lines = [f"# cuco-dataplane config of lab {self.prefix} (written by cucolab)",
                  f"workers {self.workers}",
-                 f"idle-sleep {self.idle_sleep}", ""]
+                 f"idle-sleep {self.idle_sleep}", *self.config_extra, ""]
         for port, dev, role, addrs, _peer in PORTS:
             lines.append(f"port {port} {{")
             lines.append(f"    device {dev}")
@@ -389,7 +402,7 @@ class Lab:
             # more lcores than CPUs: share them (fine for a lab, not for speed)
             cores = ["--lcores", ",".join(f"{i}@{i % ncpu}"
                                           for i in range(self.workers + 1))]
-        args = [*cores, "--no-huge", "-m", "512", "--no-pci",
+        args = [*cores, "--no-huge", "-m", str(self.memory_mb), "--no-pci",
                 "--file-prefix", self.file_prefix]
         for port, dev, _role, _addrs, _peer in PORTS:
             # a TX queue per worker
@@ -402,14 +415,18 @@ class Lab:
         return [str(self.binary), *self.eal_args(), "--",
                 "--config", str(self.config_path)]
 
-    def _start_dataplane(self):
+    def _start_dataplane(self, append_log=False):
         if not os.access(self.binary, os.X_OK):
             raise LabError(f"no dataplane binary at {self.binary}: "
                            "build it first (scripts/setup)")
-        if self.log_path.exists():
+        if self.log_path.exists() and not append_log:
             self.log_path.replace(self.log_path.with_name("dataplane.log.1"))
+        try:
+            self._log_start = self.log_path.stat().st_size if append_log else 0
+        except OSError:
+            self._log_start = 0
         cmd = ["ip", "netns", "exec", self.ns_edge, *self.command()]
-        with open(self.log_path, "wb") as log:
+        with open(self.log_path, "ab" if append_log else "wb") as log:
             # own session: a Ctrl-C on the lab's terminal reaches the lab,
             # which stops the dataplane itself (and sees how it exits)
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -432,7 +449,7 @@ class Lab:
                                f"last lines of {self.log_path}:\n"
                                + self.log_tail())
             if not ready:
-                ready = READY_LINE in self.log_text()
+                ready = READY_LINE in self.log_text(since=self._log_start)
             if ready:
                 try:
                     telemetry_query(self.file_prefix, "/cuco/ports", timeout=2)
@@ -445,12 +462,33 @@ class Lab:
         raise LabError(f"cuco-dataplane not ready after {self.ready_timeout:g} s: "
                        f"{what}; last lines of {self.log_path}:\n" + self.log_tail())
 
+    def restart_dataplane(self, timeout=10.0):
+        """Stop the dataplane (SIGTERM) and start it again with the same
+        command line; waits until it is ready. Its output goes on in the same
+        log (so nothing a sanitizer said before the restart is lost). Returns
+        the exit status of the stopped one (0: a clean stop)."""
+        if self.kernel:
+            raise LabError("a --kernel lab has no dataplane to restart")
+        status = self.terminate_dataplane(timeout=timeout)
+        with open(self.log_path, "ab") as log:
+            log.write(f"--- cucolab: dataplane stopped with status {status}; "
+                      "restarting ---\n".encode())
+        self.exit_status = None
+        self.killed = False
+        self._start_dataplane(append_log=True)
+        self._wait_ready()
+        return status
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def log_text(self):
+    def log_text(self, since=0):
+        """The log from byte offset since; the whole log by default, with
+        the output of dataplanes stopped by restart_dataplane()."""
         try:
-            return self.log_path.read_text(errors="replace")
+            with open(self.log_path, "rb") as f:
+                f.seek(since)
+                return f.read().decode(errors="replace")
         except OSError:
             return ""
 
@@ -491,6 +529,25 @@ class Lab:
 
     def stats(self, port=None):
         return self.telemetry("/cuco/stats" + (f",{port}" if port else ""))
+
+    def _dpctl_beside_binary(self):
+        # <build dir>/dataplane/cuco-dataplane -> <build dir>/controlplane/...
+        beside = self.binary.resolve().parent.parent / DPCTL_IN_BUILD
+        return beside if beside.exists() else DEFAULT_DPCTL
+
+    def dpctl(self, *args, json_out=False, timeout=30, input=None,
+              dpctl_timeout=None):
+        """Run cuco-dpctl in P-edge (where the dataplane's agent listens on
+        its loopback); returns the CompletedProcess. json_out=True adds
+        --json (the agent's replies as they are); dpctl_timeout is its own
+        --timeout in seconds. Exit status 3 means the dataplane refused."""
+        cmd = [str(self.dpctl_path)]
+        if json_out:
+            cmd.append("--json")
+        if dpctl_timeout is not None:
+            cmd += ["--timeout", str(int(dpctl_timeout))]
+        return self.ns_run("edge", [*cmd, *map(str, args)], timeout=timeout,
+                           input=input)
 
     def mac(self, port):
         """MAC of an edge port as the kernel of P-edge sees its veth end."""
@@ -594,6 +651,7 @@ Try (as root, in another terminal):
   ip netns exec {lab.ns_cust} ping -c3 2001:db8:200::2
   ip netns exec {lab.ns_up} iperf3 -s -D; ip netns exec {lab.ns_cust} iperf3 -c 203.0.113.2 -t 5
   echo /cuco/stats | dpdk-telemetry.py -f {lab.file_prefix}
+  ip netns exec {lab.ns_edge} {lab.dpctl_path} hello
 
 Ctrl-C stops the lab and removes what it created (logs stay in {lab.dir}).""",
               flush=True)
