@@ -176,6 +176,31 @@ conf_next_line(struct conf_reader *r, struct conf_line *ret_line, char *err, siz
 }
 
 int
+conf_parse_rate(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	unsigned long long v;
+	uint64_t mult = 1;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -EINVAL;
+	if (*end == 'k')
+		mult = 1000, end++;
+	else if (*end == 'M')
+		mult = 1000000, end++;
+	else if (*end == 'G')
+		mult = 1000000000, end++;
+	if (*end != '\0' || v > max / mult || v * mult < min)
+		return -EINVAL;
+	*ret = v * mult;
+	return 0;
+}
+
+int
 conf_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *ret)
 {
 	unsigned long v;

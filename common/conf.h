@@ -3,6 +3,7 @@
 #define CUCO_COMMON_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Line reader for the project's configuration files.
@@ -56,5 +57,11 @@ int conf_error(char *err, size_t errlen, const char *name, unsigned lineno, cons
  * Parse a decimal unsigned integer in [min, max]. Returns 0 or -EINVAL.
  */
 int conf_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *ret);
+
+/*
+ * Parse a rate in bits per second: digits with an optional k, M or G
+ * (powers of 1000), e.g. 20M. Returns 0 or -EINVAL beyond [min, max].
+ */
+int conf_parse_rate(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 
 #endif

@@ -291,6 +291,7 @@ to_params(const struct dpp_meter *m, struct sub_meter_params *p)
 		p->action[c] = m->action[c];
 		p->dscp[c] = m->dscp[c];
 	}
+	p->shape = m->shape;
 }
 
 /* Apply one change to the open batch; on failure @field/@reason say why. */
@@ -444,6 +445,8 @@ meter_json(const struct sub_meter_params *p)
 		json_object_set_new(m, colours[c],
 				    json_string(dpp_action_format(p->action[c], p->dscp[c], buf,
 								  sizeof(buf))));
+	if (p->shape)
+		json_object_set_new(m, "shape", json_true());
 	return m;
 }
 

@@ -158,6 +158,9 @@ parse_port_line(struct parser *p, const struct conf_line *l)
 		if (port->role == DP_ROLE_NONE)
 			return ERR(port->line, "role", "port %s has no role (access or uplink)",
 				   port->name);
+		if (port->shape_rate != 0 && port->role != DP_ROLE_ACCESS)
+			return ERR(port->line, "shape", "port %s: only access ports shape",
+				   port->name);
 		if (port->unknown_drop && port->role != DP_ROLE_ACCESS)
 			return ERR(port->line, "unknown",
 				   "port %s: an unknown-subscriber policy is for access ports",
@@ -202,6 +205,20 @@ parse_port_line(struct parser *p, const struct conf_line *l)
 	}
 	if (strcmp(kw, "address") == 0)
 		return parse_address(p, l);
+	if (strcmp(kw, "shape") == 0) {
+		unsigned long q = 64;
+
+		if ((l->n != 2 && l->n != 4) || (l->n == 4 && strcmp(l->w[2], "queue") != 0))
+			return ERR(l->lineno, "shape", "expects 'shape RATE [queue PACKETS]'");
+		if (conf_parse_rate(l->w[1], 1000000, 400000000000ull, &port->shape_rate) < 0)
+			return ERR(l->lineno, "shape",
+				   "'%s' is not a rate from 1M to 400G (bit/s, k/M/G suffix)", l->w[1]);
+		if (l->n == 4 && (conf_parse_uint(l->w[3], 16, 4096, &q) < 0 || (q & (q - 1)) != 0))
+			return ERR(l->lineno, "queue", "'%s' is not a power of two from 16 to 4096",
+				   l->w[3]);
+		port->shape_queue = (unsigned)q;
+		return 0;
+	}
 	if (strcmp(kw, "unknown") == 0) {
 		if (l->n != 2 || (strcmp(l->w[1], "drop") != 0 && strcmp(l->w[1], "forward") != 0))
 			return ERR(l->lineno, "unknown", "expects drop or forward");
@@ -209,8 +226,8 @@ parse_port_line(struct parser *p, const struct conf_line *l)
 		return 0;
 	}
 	return ERR(l->lineno, kw,
-		   "unknown keyword in port %s (expected device, role, tap, address, unknown "
-		   "or })", port->name);
+		   "unknown keyword in port %s (expected device, role, tap, address, unknown, "
+		   "shape or })", port->name);
 }
 
 static int

@@ -34,6 +34,8 @@ struct dp_port_config {
 	char tap[DP_NAME_LEN];
 	enum dp_port_role role;
 	bool unknown_drop; /* access ports: drop traffic of no known subscriber */
+	uint64_t shape_rate;  /* access ports: shape downstream, port rate in bit/s; 0 off */
+	unsigned shape_queue; /* packets per subscriber queue */
 	struct inet_prefix addrs[DP_MAX_PORT_ADDRS];
 	unsigned n_addrs;
 	unsigned line;        /* where the port block starts */

@@ -12,6 +12,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dataplane/config.h"
+#include "dataplane/shaper.h"
 #include "dataplane/reasons.h"
 #include "dataplane/tables/nexthop.h"
 #include "dataplane/tables/route.h"
@@ -81,6 +82,8 @@ struct dp_worker {
 	struct dp_txbuf out[DP_MAX_PORTS];  /* to ports */
 	struct dp_txbuf punt[DP_MAX_PORTS]; /* to taps */
 	struct dp_punt_bucket bucket[DP_MAX_PORTS];
+	struct dp_shaper shaper[DP_MAX_PORTS]; /* access ports with 'shape': sched != NULL */
+	struct dp_txbuf shaped[DP_MAX_PORTS];  /* to a port's shaper */
 	uint64_t punt_rate;  /* packets/s this worker may punt per port */
 	uint64_t punt_burst;
 	struct dp_port_stats stats[DP_MAX_PORTS];
@@ -100,6 +103,7 @@ struct dp {
 	const struct sub_tables *subt;
 	pthread_mutex_t ctl_lock;
 	bool has_access; /* some port is an access port: enforce subscribers */
+	bool has_shapers; /* some access port shapes downstream */
 	struct dp_worker *workers; /* cfg->workers of them */
 	unsigned n_workers;
 	volatile bool quit;

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <limits.h>
 #include <poll.h>
@@ -92,6 +93,9 @@ static const char usage[] =
 "    address A/LEN    an IPv4 or IPv6 address with its subnet; repeatable\n"
 "    unknown POLICY   access ports: forward (default) or drop the traffic of\n"
 "                     no known subscriber; counted either way\n"
+"    shape RATE [queue N]  access ports: shape the downstream of subscribers\n"
+"                     whose profile says so (rte_sched, a pipe each, a queue\n"
+"                     of N packets, default 64); RATE is the port's (1G)\n"
 "  }\n"
 "  route PREFIX via GATEWAY   a static route; GATEWAY on a port's subnet\n"
 "\n"
@@ -393,9 +397,29 @@ init_tables(struct dp *dp)
 		return -ENOMEM;
 	for (i = 0; i < dp->n_workers; i++) {
 		struct dp_worker *w = &dp->workers[i];
+		unsigned p;
 
 		w->dp = dp;
 		w->index = i;
+		for (p = 0; p < dp->n_ports; p++) {
+			const struct dp_port_config *pc = dp->ports[p].cfg;
+			char name[32];
+
+			if (pc->shape_rate == 0)
+				continue;
+			snprintf(name, sizeof(name), "cuco_shp%u_%u", i, p);
+			ret = dp_shaper_init(&w->shaper[p], name, pc->shape_rate,
+					     (uint16_t)pc->shape_queue, dp->cfg->subscribers_max + 1);
+			if (ret < 0) {
+				log_err("port %s: shaper of %u subscribers: %" PRIu64 " bytes needed "
+					"(raise -m, or lower subscribers-max or the queue)", pc->name,
+					dp->cfg->subscribers_max,
+					dp_shaper_footprint(pc->shape_rate, (uint16_t)pc->shape_queue,
+							    dp->cfg->subscribers_max + 1));
+				return ret;
+			}
+			dp->has_shapers = true;
+		}
 		w->punt_rate = RTE_MAX(1u, dp->cfg->punt_rate / dp->n_workers);
 		w->punt_burst = RTE_MAX(32u, w->punt_rate / 10);
 	}
@@ -415,6 +439,13 @@ teardown(struct dp *dp, struct knl *knl)
 			port_close(dp->ports[i].tap_id);
 	}
 	knl_close(knl);
+	if (dp->workers != NULL)
+		for (i = 0; i < dp->n_workers; i++) {
+			unsigned p;
+
+			for (p = 0; p < dp->n_ports; p++)
+				dp_shaper_fini(&dp->workers[i].shaper[p]);
+		}
 	dp->subs = sub_ctl_free(dp->subs);
 	dp->rt = rt_ctl_free(dp->rt);
 	dp->nh = nh_ctl_free(dp->nh);
@@ -538,7 +569,8 @@ main(int argc, char **argv)
 	}
 	ret = init_tables(&dp);
 	if (ret < 0) {
-		log_err("tables: %s (raise -m, or lower route4-max / route6-max)", strerror(-ret));
+		log_err("tables: %s (raise -m, or lower route4-max, route6-max or subscribers-max)",
+			strerror(-ret));
 		goto out_teardown;
 	}
 	ret = knl_open(&knl);

@@ -33,7 +33,8 @@
 	X(SUB_SUSPENDED, "sub_suspended")   \
 	X(SUB_WALLED_GARDEN, "sub_walled_garden") \
 	X(SUB_METER, "sub_meter")           \
-	X(SUB_UNKNOWN, "sub_unknown")
+	X(SUB_UNKNOWN, "sub_unknown")       \
+	X(SUB_SHAPER, "sub_shaper")
 
 #define DP_PUNT_REASONS(X)          \
 	X(ARP, "arp")                \

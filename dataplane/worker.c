@@ -72,7 +72,40 @@ static const enum dp_drop_reason sub_to_drop[SUB_DROP_MAX] = {
 	[SUB_DROP_WALLED_GARDEN] = DP_DROP_SUB_WALLED_GARDEN,
 	[SUB_DROP_METER] = DP_DROP_SUB_METER,
 	[SUB_DROP_UNKNOWN] = DP_DROP_SUB_UNKNOWN,
+	[SUB_DROP_SHAPER] = DP_DROP_SUB_SHAPER,
 };
+
+/*
+ * Queue a downstream packet of @slot in the output port's shaper: its pipe
+ * set up for the profile, room in its bounded queue, counted as forwarded
+ * once queued. Returns DP_DROP_NONE when queued (or, if no pipe profile is
+ * left, to be sent unshaped), or the drop reason.
+ */
+static __rte_noinline enum dp_drop_reason
+shape_pkt(struct dp_worker *w, struct rte_mbuf *m, const struct sub_set *s, uint32_t slot,
+	  unsigned out, uint32_t len, bool *ret_shaped)
+{
+	struct dp_shaper *sh = &w->shaper[out];
+	const struct sub_slot *ss = &s->slots[slot];
+	const struct sub_meter_profile *mp = &s->profiles[ss->profile].dir[SUB_DOWN];
+	struct sub_counters *c = &w->dp->subt->counters[w->index][slot * SUB_DIRS + SUB_DOWN];
+
+	if (slot >= sh->n_pipes ||
+	    (sh->pipe_version[slot] != mp->version && dp_shaper_pipe(sh, slot, mp, ss->profile) < 0)) {
+		sub_count_fwd(c, len);
+		return DP_DROP_NONE;
+	}
+	sub_count_colour(c, SUB_GREEN, len);
+	if (sh->inflight[slot] >= sh->qsize) {
+		sub_count_drop(c, SUB_DROP_SHAPER, len);
+		return DP_DROP_SUB_SHAPER;
+	}
+	sub_count_fwd(c, len);
+	sh->inflight[slot]++;
+	rte_sched_port_pkt_write(sh->sched, m, 0, slot, SHAPER_TC, 0, RTE_COLOR_GREEN);
+	*ret_shaped = true;
+	return DP_DROP_NONE;
+}
 
 /*
  * Subscriber enforcement of a packet routed from port @in to port @out:
@@ -81,8 +114,9 @@ static const enum dp_drop_reason sub_to_drop[SUB_DROP_MAX] = {
  * forward.
  */
 static inline enum dp_drop_reason
-enforce(struct dp_worker *w, uint8_t *frame, const struct pkt_meta *meta, const struct sub_l4 *l4,
-	uint32_t l3_len, unsigned in, unsigned out)
+enforce(struct dp_worker *w, struct rte_mbuf *m, uint8_t *frame, const struct pkt_meta *meta,
+	const struct sub_l4 *l4, uint32_t l3_len, unsigned in, unsigned out, bool can_shape,
+	bool *ret_shaped)
 {
 	const struct dp *dp = w->dp;
 	const struct sub_tables *t = dp->subt;
@@ -91,16 +125,20 @@ enforce(struct dp_worker *w, uint8_t *frame, const struct pkt_meta *meta, const 
 					  ? sub_active_set(t) : NULL;
 	uint64_t now = rte_rdtsc();
 	enum sub_drop_reason r;
+	uint32_t slot = 0;
 
 	if (dp->ports[in].role == DP_ROLE_ACCESS) {
 		r = sub_enforce_dir(t, s, w->index, frame, meta, l4, l3_len, SUB_UP, (uint8_t)in,
-				    dp->ports[in].unknown_drop, now);
+				    dp->ports[in].unknown_drop, now, false, NULL);
 		if (r != SUB_DROP_MAX)
 			return sub_to_drop[r];
 	}
 	if (dp->ports[out].role == DP_ROLE_ACCESS) {
 		r = sub_enforce_dir(t, s, w->index, frame, meta, l4, l3_len, SUB_DOWN, (uint8_t)out,
-				    dp->ports[out].unknown_drop, now);
+				    dp->ports[out].unknown_drop, now,
+				    can_shape && w->shaper[out].sched != NULL, &slot);
+		if (r == SUB_SHAPE)
+			return shape_pkt(w, m, s, slot, out, l3_len, ret_shaped);
 		if (r != SUB_DROP_MAX)
 			return sub_to_drop[r];
 	}
@@ -189,12 +227,15 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 	case VERDICT_FWD: {
 		unsigned out = verdict_arg(v);
 		struct dp_txbuf *b = &w->out[out];
+		bool shaped = false;
 
 		if (dp->has_access) {
 			sub_l4_fill(&l4, frame, &meta, l3_len);
-			r = enforce(w, frame, &meta, &l4, l3_len, in, out);
+			r = enforce(w, m, frame, &meta, &l4, l3_len, in, out, true, &shaped);
 			if (unlikely(r != DP_DROP_NONE))
 				goto drop;
+			if (shaped)
+				b = &w->shaped[out];
 		}
 		eth_output(m, &meta, l3_len, nh, &dp->ports[out]);
 		w->stats[in].forwarded++;
@@ -208,7 +249,8 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 		 */
 		if (verdict_arg(v) == DP_PUNT_UNRESOLVED && dp->has_access) {
 			sub_l4_fill(&l4, frame, &meta, l3_len);
-			r = enforce(w, frame, &meta, &l4, l3_len, in, nh_word_port(nh));
+			r = enforce(w, m, frame, &meta, &l4, l3_len, in, nh_word_port(nh), false,
+				    NULL);
 			if (unlikely(r != DP_DROP_NONE))
 				goto drop;
 		}
@@ -252,6 +294,11 @@ flush_all(struct dp_worker *w)
 	unsigned p;
 
 	for (p = 0; p < dp->n_ports; p++) {
+		if (unlikely(w->shaped[p].n > 0)) {
+			/* Room was checked per pipe (inflight < qsize): all are taken. */
+			rte_sched_port_enqueue(w->shaper[p].sched, w->shaped[p].pkts, w->shaped[p].n);
+			w->shaped[p].n = 0;
+		}
 		if (w->out[p].n > 0)
 			flush(w, &w->out[p], dp->ports[p].port_id, p, DP_DROP_TX_FULL);
 		if (w->punt[p].n > 0)
@@ -270,6 +317,35 @@ from_kernel(struct dp_worker *w, const struct dp_rxq *q, struct rte_mbuf **pkts,
 		b->pkts[b->n++] = pkts[i];
 	w->stats[q->pidx].from_kernel += n;
 	flush(w, b, w->dp->ports[q->pidx].port_id, q->pidx, DP_DROP_TX_FULL);
+}
+
+/* Send what the shapers release now; their pipes' queues shrink. */
+static void
+shapers_dequeue(struct dp_worker *w)
+{
+	const struct dp *dp = w->dp;
+	unsigned p;
+
+	for (p = 0; p < dp->n_ports; p++) {
+		struct dp_shaper *sh = &w->shaper[p];
+		struct dp_txbuf *b = &w->out[p];
+		uint32_t subport, pipe, tc, queue;
+		int n, i;
+
+		if (sh->sched == NULL)
+			continue;
+		n = rte_sched_port_dequeue(sh->sched, b->pkts, DP_BURST);
+		if (n <= 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			rte_sched_port_pkt_read_tree_path(sh->sched, b->pkts[i], &subport, &pipe, &tc,
+							  &queue);
+			if (pipe < sh->n_pipes && sh->inflight[pipe] > 0)
+				sh->inflight[pipe]--;
+		}
+		b->n = (uint16_t)n;
+		flush(w, b, dp->ports[p].port_id, p, DP_DROP_TX_FULL);
+	}
 }
 
 static unsigned
@@ -325,6 +401,8 @@ dp_worker_main(void *arg)
 	while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
 		unsigned n = poll_once(w);
 
+		if (dp->has_shapers)
+			shapers_dequeue(w);
 		/* Between bursts no table pointer is held: a quiescent state. */
 		rte_rcu_qsbr_quiescent(dp->qsv, w->index);
 		if (n == 0 && dp->cfg->idle_sleep_us > 0 && ++idle >= 16) {

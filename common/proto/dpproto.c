@@ -144,7 +144,8 @@ static int
 parse_meter(struct dec *d, json_t *m, const char *name, struct dpp_meter *out)
 {
 	static const char *const keys[] = {"mode", "cir", "pir", "eir", "cbs", "pbs", "ebs",
-					   "green", "yellow", "red", NULL};
+					   "green", "yellow", "red", "shape", NULL};
+	json_t *shape;
 	size_t plen = strlen(d->path);
 	char mode[16] = "rfc2698";
 	int ret = -EINVAL;
@@ -187,6 +188,19 @@ parse_meter(struct dec *d, json_t *m, const char *name, struct dpp_meter *out)
 	    ((out->cir == 0 && out->pir == 0) || (out->cir && !out->cbs) || (out->pir && !out->pbs))) {
 		ret = fail(d, "", "RFC 4115 needs cir or eir, with cbs for cir and ebs for eir");
 		goto out;
+	}
+	shape = json_object_get(m, "shape");
+	if (shape != NULL) {
+		if (!json_is_boolean(shape)) {
+			ret = fail(d, "shape", "must be true or false");
+			goto out;
+		}
+		out->shape = json_is_true(shape);
+		if (out->shape && (strcmp(name, "down") != 0 || out->mode == DPP_METER_NONE ||
+				   out->cir == 0)) {
+			ret = fail(d, "shape", "only the downstream is shaped, at a cir > 0");
+			goto out;
+		}
 	}
 	if (parse_action(d, m, "green", DPP_FORWARD, &out->action[0], &out->dscp[0]) < 0 ||
 	    parse_action(d, m, "yellow", DPP_FORWARD, &out->action[1], &out->dscp[1]) < 0 ||

@@ -37,6 +37,7 @@ struct dpp_meter {
 	uint64_t pbs;     /* bytes; EBS for RFC 4115 */
 	uint8_t action[3]; /* green, yellow, red: enum dpp_action */
 	uint8_t dscp[3];
+	bool shape;        /* "down" only: queue and release at cir instead of policing */
 };
 
 struct dpp_l2 {

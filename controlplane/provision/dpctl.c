@@ -46,6 +46,9 @@ static const char usage_text[] =
 "        mode rfc2698|rfc4115|none      meter (default rfc2698)\n"
 "        yellow ACTION, red ACTION      forward, drop or remark:DSCP\n"
 "                                       (defaults: forward, drop)\n"
+"        shape yes                      shape the downstream at its rate\n"
+"                                       (queue, then send) instead of policing,\n"
+"                                       on access ports configured to shape\n"
 "  set subscriber ID profile NAME [prefix P]... [vlan PORT:OUTER[.INNER]]...\n"
 "                 [mac MAC]... [availability active|suspended|walled-garden]\n"
 "  set availability ID active|suspended|walled-garden\n"
@@ -269,8 +272,9 @@ meter_obj(const char *mode, uint64_t rate, uint64_t peak, uint64_t burst, const 
 static int
 cmd_set_profile(struct ctl *c, int argc, char **argv)
 {
-	const char *mode = "rfc2698", *yellow = "forward", *red = "drop", *name;
+	const char *mode = "rfc2698", *yellow = "forward", *red = "drop", *name, *shape = "no";
 	uint64_t up = 0, down = 0, up_peak = 0, down_peak = 0, burst = 0, bu, bd;
+	json_t *down_meter;
 	int i;
 
 	if (argc < 1)
@@ -298,6 +302,8 @@ cmd_set_profile(struct ctl *c, int argc, char **argv)
 			yellow = v;
 		else if (strcmp(k, "red") == 0)
 			red = v;
+		else if (strcmp(k, "shape") == 0)
+			shape = v;
 		else
 			return die_usage("set profile: unknown option '%s'", k);
 		if (rate != NULL && parse_rate(v, rate) < 0)
@@ -310,9 +316,14 @@ cmd_set_profile(struct ctl *c, int argc, char **argv)
 	/* 200 ms of the rate: TCP then gets within a few % of it through a policer. */
 	bu = burst ? burst : (up / 40 > 16000 ? up / 40 : 16000);
 	bd = burst ? burst : (down / 40 > 16000 ? down / 40 : 16000);
+	if (strcmp(shape, "yes") != 0 && strcmp(shape, "no") != 0)
+		return die_usage("set profile: shape takes yes or no, not '%s'", shape);
+	down_meter = meter_obj(mode, down, down_peak, bd, yellow, red);
+	if (strcmp(shape, "yes") == 0)
+		json_object_set_new(down_meter, "shape", json_true());
 	return send_changes(c, json_pack("[{s:s, s:s, s:o, s:o}]", "op", "profile.upsert", "name",
 					 name, "up", meter_obj(mode, up, up_peak, bu, yellow, red),
-					 "down", meter_obj(mode, down, down_peak, bd, yellow, red)),
+					 "down", down_meter),
 			    false);
 }
 

@@ -8,16 +8,21 @@
 #include "dataplane/nodes/sub_count.h"
 #include "dataplane/nodes/sub_meter.h"
 
+/* The packet goes to the subscriber's shaper (see dataplane/shaper.h). */
+#define SUB_SHAPE ((enum sub_drop_reason)(SUB_DROP_MAX + 1))
+
 /*
  * Per-subscriber enforcement of one direction of a routed packet:
  * classify -> availability -> meter and colour action -> count.
- * Returns SUB_DROP_MAX to forward, or the reason to drop.
+ * Returns SUB_DROP_MAX to forward, the reason to drop, or, when @can_shape
+ * and the profile shapes this direction, SUB_SHAPE with the slot in
+ * @ret_slot: the caller queues and counts it.
  */
 static inline enum sub_drop_reason
 sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned worker,
 		uint8_t *frame, const struct pkt_meta *meta, const struct sub_l4 *l4,
 		uint32_t len, enum sub_dir dir, uint8_t access_port, bool unknown_drop,
-		uint64_t now)
+		uint64_t now, bool can_shape, uint32_t *ret_slot)
 {
 	uint32_t slot = SUB_SLOT_UNKNOWN;
 	struct sub_counters *c;
@@ -45,6 +50,10 @@ sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned wo
 		return r;
 	}
 	mp = &s->profiles[ss->profile].dir[dir];
+	if (mp->shape && can_shape) {
+		*ret_slot = slot;
+		return SUB_SHAPE;
+	}
 	colour = sub_meter_colour(&t->meters[slot * SUB_DIRS + dir], mp, ss->profile, len, now,
 				  t->n_workers > 1);
 	sub_count_colour(c, colour, len);

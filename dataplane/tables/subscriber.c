@@ -81,6 +81,7 @@ struct sub_ctl {
 	size_t n_changes, cap_changes;
 	uint32_t *pending_free; /* slots freed by the batch: reusable after commit */
 	size_t n_pending, cap_pending;
+	uint32_t profile_version; /* last version given to a profile */
 	sub_release_cb release_cb;
 	void *release_arg;
 };
@@ -312,6 +313,16 @@ meter_config(const struct sub_meter_params *p, struct sub_meter_profile *out, co
 
 	memset(out, 0, sizeof(*out));
 	out->mode = p->mode;
+	if (p->shape) {
+		if (strcmp(dir, "down") != 0 || p->mode == SUB_METER_NONE || p->cir == 0) {
+			snprintf(err, errlen, "%s.shape: only the downstream is shaped, at a cir > 0",
+				 dir);
+			return -EINVAL;
+		}
+		out->shape = 1;
+		out->shape_rate = p->cir / 8;
+		out->shape_size = p->cbs;
+	}
 	for (c = 0; c < SUB_COLOURS; c++) {
 		if (p->action[c] > SUB_ACT_DROP || p->dscp[c] > 63) {
 			snprintf(err, errlen, "%s.%s: bad action or DSCP", dir, sub_colour_names[c]);
@@ -399,6 +410,10 @@ sub_ctl_profile_upsert(struct sub_ctl *ctl, const char *name,
 	c.old_profile = ctl->profiles[idx];
 	if (push_change(ctl, &c) < 0)
 		return -ENOMEM;
+	/* Shapers reconfigure a pipe when its profile's version moves. */
+	if (++ctl->profile_version == 0)
+		++ctl->profile_version;
+	pe.fp.dir[SUB_UP].version = pe.fp.dir[SUB_DOWN].version = ctl->profile_version;
 	ctl->profiles[idx] = pe;
 	return 0;
 }

@@ -68,7 +68,8 @@ enum sub_meter_mode {
 	X(SUSPENDED, "suspended")         \
 	X(WALLED_GARDEN, "walled_garden") \
 	X(METER, "meter")                 \
-	X(UNKNOWN, "unknown")
+	X(UNKNOWN, "unknown")             \
+	X(SHAPER, "shaper")
 
 #define SUB_REASON_ENUM(e, s) SUB_DROP_##e,
 enum sub_drop_reason {
@@ -85,6 +86,10 @@ struct sub_meter_profile {
 	uint8_t mode; /* enum sub_meter_mode */
 	uint8_t action[SUB_COLOURS];
 	uint8_t dscp[SUB_COLOURS]; /* for SUB_ACT_REMARK */
+	uint8_t shape;        /* downstream: queue and release at shape_rate, not police */
+	uint32_t version;     /* changes with every upsert of the profile, never 0 */
+	uint64_t shape_rate;  /* bytes/s (the CIR) */
+	uint64_t shape_size;  /* bytes (the CBS) */
 	union {
 		struct rte_meter_trtcm_profile rfc2698;
 		struct rte_meter_trtcm_rfc4115_profile rfc4115;
@@ -185,6 +190,7 @@ struct sub_meter_params {
 	uint64_t cbs, pbs;      /* bytes; pbs is EBS for RFC 4115 */
 	uint8_t action[SUB_COLOURS];
 	uint8_t dscp[SUB_COLOURS];
+	bool shape;             /* downstream only: shape at cir/cbs instead of policing */
 };
 
 struct sub_match {

@@ -153,6 +153,10 @@ test_refusals(void **state)
 		"{\"op\":\"subscriber.delete\",\"id\":\"\"}]}",
 		"changes[0].id", "1 to 63 bytes");
 	refused("{\"v\":1,\"v\":1,\"seq\":1,\"op\":\"hello\"}", "", "duplicate");
+	refused("{\"v\":1,\"seq\":1,\"op\":\"batch\",\"generation\":1,\"changes\":["
+		"{\"op\":\"profile.upsert\",\"name\":\"p\",\"up\":{\"cir\":10,\"pir\":10,\"cbs\":1,"
+		"\"pbs\":1,\"shape\":true},\"down\":{\"mode\":\"none\"}}]}",
+		"changes[0].up.shape", "only the downstream");
 }
 
 int
