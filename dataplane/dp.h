@@ -68,6 +68,7 @@ struct dp_punt_bucket {
 };
 
 struct dp;
+struct dp_fpm;
 
 struct dp_worker {
 	struct dp *dp;
@@ -93,6 +94,7 @@ struct dp {
 	const struct nh_table *nht;
 	struct rt_ctl *rt;
 	const struct rt_tables *rtt;
+	struct dp_fpm *fpm;        /* FRR's routes (dataplane/fpm.h), or NULL */
 	struct dp_worker *workers; /* cfg->workers of them */
 	unsigned n_workers;
 	volatile bool quit;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -29,6 +30,7 @@
 #include "dataplane/config.h"
 #include "dataplane/control.h"
 #include "dataplane/dp.h"
+#include "dataplane/fpm.h"
 #include "dataplane/telemetry.h"
 #include "drivers/netlink.h"
 #include "drivers/port.h"
@@ -76,6 +78,10 @@ static const char usage[] =
 "    address A/LEN    an IPv4 or IPv6 address with its subnet; repeatable\n"
 "  }\n"
 "  route PREFIX via GATEWAY   a static route; GATEWAY on a port's subnet\n"
+"  fpm ADDRESS PORT   where zebra's FPM feed (dplane_fpm_nl) is listened for\n"
+"                     (default 127.0.0.1 2620); 'fpm off' listens not at all\n"
+"  fpm-stale-time S   after zebra (re)connects, routes it has not announced\n"
+"                     again once the feed is quiet for S seconds go (default 5)\n"
 "\n"
 "Telemetry (dpdk-telemetry.py -f FILE_PREFIX): /cuco/ports, /cuco/stats,\n"
 "/cuco/stats,PORT and /cuco/routes.\n"
@@ -413,20 +419,40 @@ remove_runtime_dir(const char *dir)
 	rmdir(dir);
 }
 
-static void
-control_loop(struct dp *dp, struct knl *knl)
+static uint64_t
+monotonic_ms(void)
 {
-	struct pollfd pfd = {.fd = knl_fd(knl), .events = POLLIN};
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+control_loop(struct dp *dp, struct knl *knl, struct dp_fpm *fpm)
+{
+	struct pollfd pfd[3];
 
 	while (stop_signal == 0) {
-		int n = poll(&pfd, 1, 200);
+		unsigned nfd, i;
+		int n;
 
-		if (n > 0 && (pfd.revents & POLLIN)) {
+		pfd[0] = (struct pollfd){.fd = knl_fd(knl), .events = POLLIN};
+		nfd = 1 + dp_fpm_pollfds(fpm, &pfd[1]);
+		n = poll(pfd, nfd, 200);
+		if (n > 0 && (pfd[0].revents & POLLIN)) {
 			int ret = knl_dispatch(knl);
 
 			if (ret < 0)
 				log_warn("netlink: %s", strerror(-ret));
 		}
+		for (i = 1; n > 0 && i < nfd; i++) {
+			if (pfd[i].revents != 0) {
+				dp_fpm_dispatch(fpm);
+				break;
+			}
+		}
+		dp_fpm_tick(fpm, monotonic_ms());
 	}
 	log_info("stopping on signal %d", (int)stop_signal);
 }
@@ -438,6 +464,7 @@ main(int argc, char **argv)
 	struct options opts = {0};
 	struct dp_config *cfg = NULL;
 	struct knl *knl = NULL;
+	struct dp_fpm *fpm = NULL;
 	struct dp dp;
 	char err[1024], runtime_dir[PATH_MAX];
 	int ret, status = EXIT_FAILURE;
@@ -507,6 +534,19 @@ main(int argc, char **argv)
 		log_err("netlink neighbour watch: %s", strerror(-ret));
 		goto out_teardown;
 	}
+	if (cfg->fpm_enabled) {
+		char a[INET_PREFIX_STRLEN];
+
+		inet_addr_format(&cfg->fpm_addr, a, sizeof(a));
+		ret = dp_fpm_start(&dp, &fpm);
+		if (ret < 0) {
+			log_err("fpm: cannot listen on %s port %u: %s (see 'fpm' in the config)", a,
+				cfg->fpm_port, strerror(-ret));
+			goto out_teardown;
+		}
+		dp.fpm = fpm;
+		log_info("fpm: listening on %s port %u for zebra", a, cfg->fpm_port);
+	}
 	assign_queues(&dp);
 	if (launch_workers(&dp) < 0) {
 		log_err("cannot launch workers");
@@ -517,10 +557,12 @@ main(int argc, char **argv)
 	log_info("%u ports, %u workers, %u IPv4 and %u IPv6 routes", dp.n_ports, dp.n_workers,
 		 rt_ctl_count(dp.rt, AF_INET), rt_ctl_count(dp.rt, AF_INET6));
 	fprintf(stderr, "cuco-dataplane: ready\n");
-	control_loop(&dp, knl);
+	control_loop(&dp, knl, fpm);
 	status = EXIT_SUCCESS;
 
 out_teardown:
+	dp.fpm = NULL;
+	fpm = dp_fpm_free(fpm);
 	teardown(&dp, knl);
 out_eal:
 	rte_eal_cleanup();
