@@ -54,6 +54,7 @@ struct dp_fpm {
 	unsigned with_nhobj;     /* entries naming a next-hop object */
 	uint32_t gen;
 	bool sweep_pending;
+	bool fresh_conn;         /* connected, no frame decoded yet */
 	uint64_t last_msg_ms;
 	uint64_t stale_ms;
 	uint64_t warnings;
@@ -497,19 +498,25 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * The resync starts with the first good frame, not at connect time: a local
+ * process that connects and sends nothing, or garbage, changes no route.
+ */
 static void
 on_connected(void *arg, const char *peer)
 {
 	struct dp_fpm *f = arg;
 
-	log_info("fpm: zebra connected from %s; routes held are stale until announced again",
-		 peer);
-	dp_fpm_resync(f, now_ms());
+	log_info("fpm: connection from %s", peer);
+	f->fresh_conn = true;
 }
 
 static void
 on_closed(void *arg, const char *why)
 {
+	struct dp_fpm *f = arg;
+
+	f->fresh_conn = false;
 	log_warn("fpm: connection closed: %s (routes stay in force)", why);
 }
 
@@ -523,8 +530,14 @@ static void
 on_message(void *arg, const struct fpm_msg *msg)
 {
 	struct dp_fpm *f = arg;
+	uint64_t now = now_ms();
 
-	dp_fpm_message(f, msg, now_ms());
+	if (f->fresh_conn) {
+		f->fresh_conn = false;
+		log_info("fpm: feed started: routes held are stale until announced again");
+		dp_fpm_resync(f, now);
+	}
+	dp_fpm_message(f, msg, now);
 }
 
 static const struct fpm_server_ops server_ops = {

@@ -19,9 +19,10 @@
  * routes drop. Of several paths the first usable one is used (no ECMP yet).
  * Routes naming a next-hop object (RTA_NH_ID) follow that object's changes.
  *
- * On every (re)connection the routes held become stale; those zebra does not
- * announce again before the feed has been quiet for fpm-stale-time seconds
- * are removed (zebra sends no end-of-RIB marker). A lost connection leaves
+ * When a new connection delivers its first good frame, the routes held
+ * become stale; those zebra does not announce again before the feed has been
+ * quiet for fpm-stale-time seconds are removed (zebra sends no end-of-RIB
+ * marker). A connection that only sends garbage changes nothing. A lost connection leaves
  * the routes in force: the fast path keeps forwarding while zebra restarts.
  *
  * All functions: control thread only, except the counters (any thread).

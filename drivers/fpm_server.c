@@ -220,7 +220,8 @@ do_read(struct fpm_server *srv)
 void
 fpm_server_dispatch(struct fpm_server *srv)
 {
-	do_accept(srv);
+	/* Read first: a peer that closed and connected again is not turned away. */
 	if (srv->cfd >= 0)
 		do_read(srv);
+	do_accept(srv);
 }
