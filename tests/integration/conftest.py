@@ -56,14 +56,16 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(scope="module")
-def lab():
+def lab(request):
     """A running lab with a fresh prefix, torn down after the module. Fails
     the module's last test if the dataplane died during the module, or did
-    not stop cleanly on SIGTERM."""
+    not stop cleanly on SIGTERM. A module's LAB_OPTIONS (a dict, e.g.
+    {"frr": True}) are passed to cucolab.Lab."""
     if os.geteuid() != 0:
         pytest.skip("integration tests need root (network namespaces)")
     prefix = f"ct{os.getpid()}n{next(_seq)}"
-    lab = cucolab.Lab(prefix, state_root=_state_root(), say=_say)
+    options = getattr(request.module, "LAB_OPTIONS", {})
+    lab = cucolab.Lab(prefix, state_root=_state_root(), say=_say, **options)
     lab.start()
     try:
         yield lab
