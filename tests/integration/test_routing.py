@@ -100,7 +100,7 @@ def test_static_route_from_vtysh_within_a_second(lab, fam, net, dst, gw):
         # the first packet may resolve the neighbour through the kernel
         t1 = wait_for(f"ping {dst} through the static route",
                       lambda: ping_ok(lab, dst, wait=1) == 1, 2.0, step=0)
-        assert t1 - t0 < 1.5, f"traffic after {t1 - t0:.2f} s"
+        assert t1 - t0 < 1.0, f"traffic after {t1 - t0:.2f} s"
         before = forwarded(lab)
         assert ping_ok(lab, dst, count=3) == 3
         assert forwarded(lab) - before >= 3
