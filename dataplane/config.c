@@ -159,6 +159,10 @@ parse_port_line(struct parser *p, const struct conf_line *l)
 		if (port->role == DP_ROLE_NONE)
 			return ERR(port->line, "role", "port %s has no role (access or uplink)",
 				   port->name);
+		if (port->unknown_drop && port->role != DP_ROLE_ACCESS)
+			return ERR(port->line, "unknown",
+				   "port %s: an unknown-subscriber policy is for access ports",
+				   port->name);
 		if (port->tap[0] == '\0')
 			snprintf(port->tap, sizeof(port->tap), "tap-%.11s", port->name);
 		p->cfg->n_ports++;
@@ -199,9 +203,15 @@ parse_port_line(struct parser *p, const struct conf_line *l)
 	}
 	if (strcmp(kw, "address") == 0)
 		return parse_address(p, l);
+	if (strcmp(kw, "unknown") == 0) {
+		if (l->n != 2 || (strcmp(l->w[1], "drop") != 0 && strcmp(l->w[1], "forward") != 0))
+			return ERR(l->lineno, "unknown", "expects drop or forward");
+		port->unknown_drop = strcmp(l->w[1], "drop") == 0;
+		return 0;
+	}
 	return ERR(l->lineno, kw,
-		   "unknown keyword in port %s (expected device, role, tap, address or })",
-		   port->name);
+		   "unknown keyword in port %s (expected device, role, tap, address, unknown "
+		   "or })", port->name);
 }
 
 static int
@@ -292,6 +302,49 @@ parse_fpm(struct parser *p, const struct conf_line *l)
 	return 0;
 }
 
+/*
+ * A ZeroMQ endpoint the dataplane binds, optionally followed by "curve".
+ * Without CURVE, only tcp on a loopback address or ipc: plain ZeroMQ must
+ * not leave the box.
+ */
+static int
+parse_endpoint(struct parser *p, const struct conf_line *l, char *out, size_t outlen,
+	       bool *curve)
+{
+	const char *e;
+	bool local;
+
+	if (l->n < 2 || l->n > 3 || (l->n == 3 && strcmp(l->w[2], "curve") != 0))
+		return ERR(l->lineno, l->w[0],
+			   "expects ENDPOINT [curve], e.g. tcp://127.0.0.1:9700");
+	e = l->w[1];
+	*curve = l->n == 3;
+	if (strlen(e) >= outlen)
+		return ERR(l->lineno, l->w[0], "endpoint longer than %zu bytes", outlen - 1);
+	if (strcmp(l->w[0], "usage") == 0 && strcmp(e, "none") == 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (strncmp(e, "ipc://", 6) == 0) {
+		if (e[6] == '\0')
+			return ERR(l->lineno, l->w[0], "'%s' has no path", e);
+		snprintf(out, outlen, "%s", e);
+		return 0;
+	}
+	if (strncmp(e, "tcp://", 6) != 0)
+		return ERR(l->lineno, l->w[0], "'%s': only tcp:// and ipc:// endpoints", e);
+	if (strrchr(e + 6, ':') == NULL || strrchr(e + 6, ':')[1] == '\0')
+		return ERR(l->lineno, l->w[0], "'%s' has no port", e);
+	local = strncmp(e, "tcp://127.", 10) == 0 || strncmp(e, "tcp://[::1]:", 12) == 0 ||
+		strncmp(e, "tcp://localhost:", 16) == 0;
+	if (!local && !*curve)
+		return ERR(l->lineno, l->w[0],
+			   "'%s' is not on loopback: add 'curve' (plain ZeroMQ must not leave "
+			   "the box)", e);
+	snprintf(out, outlen, "%s", e);
+	return 0;
+}
+
 static int
 parse_top_line(struct parser *p, const struct conf_line *l)
 {
@@ -318,11 +371,26 @@ parse_top_line(struct parser *p, const struct conf_line *l)
 		return parse_uint_field(p, l, 1, 3600, &cfg->fpm_stale_s);
 	if (strcmp(kw, "route6-max") == 0)
 		return parse_uint_field(p, l, 1024, 1u << 22, &cfg->route6_max);
+	if (strcmp(kw, "agent") == 0)
+		return parse_endpoint(p, l, cfg->agent, sizeof(cfg->agent), &cfg->agent_curve);
+	if (strcmp(kw, "usage") == 0)
+		return parse_endpoint(p, l, cfg->usage, sizeof(cfg->usage), &cfg->usage_curve);
+	if (strcmp(kw, "state-dir") == 0) {
+		if (l->n != 2 || l->w[1][0] != '/' || strlen(l->w[1]) >= sizeof(cfg->state_dir) - 8)
+			return ERR(l->lineno, "state-dir", "expects an absolute path");
+		snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", l->w[1]);
+		return 0;
+	}
+	if (strcmp(kw, "usage-interval") == 0)
+		return parse_uint_field(p, l, 100, 3600000, &cfg->usage_interval_ms);
+	if (strcmp(kw, "subscribers-max") == 0)
+		return parse_uint_field(p, l, 16, 1u << 21, &cfg->subscribers_max);
 	if (strcmp(kw, "}") == 0)
 		return ERR(l->lineno, "}", "closing brace outside a port block");
 	return ERR(l->lineno, kw,
 		   "unknown keyword (expected port, route, workers, mbufs, idle-sleep, "
-		   "punt-rate, route4-max, route6-max, fpm or fpm-stale-time)");
+		   "punt-rate, route4-max, route6-max, subscribers-max, agent, usage, "
+		   "usage-interval, state-dir, fpm or fpm-stale-time)");
 }
 
 /* Checks that need the whole file: devices, taps, route gateways. */
@@ -411,6 +479,11 @@ dp_config_parse(const char *name, const char *buf, size_t len, struct dp_config 
 	p.cfg->fpm_addr.v4.s_addr = htonl(INADDR_LOOPBACK);
 	p.cfg->fpm_port = DP_FPM_PORT;
 	p.cfg->fpm_stale_s = 5;
+	p.cfg->subscribers_max = 16384;
+	snprintf(p.cfg->agent, sizeof(p.cfg->agent), "tcp://127.0.0.1:9700");
+	snprintf(p.cfg->usage, sizeof(p.cfg->usage), "tcp://127.0.0.1:9701");
+	p.cfg->usage_interval_ms = 5000;
+	snprintf(p.cfg->state_dir, sizeof(p.cfg->state_dir), "/var/lib/cuco");
 
 	conf_reader_init(r, name, buf, len);
 	while ((ret = conf_next_line(r, &line, err, errlen)) > 0) {

@@ -34,6 +34,7 @@ struct dp_port_config {
 	char device[DP_DEVICE_LEN];
 	char tap[DP_NAME_LEN];
 	enum dp_port_role role;
+	bool unknown_drop; /* access ports: drop traffic of no known subscriber */
 	struct inet_prefix addrs[DP_MAX_PORT_ADDRS];
 	unsigned n_addrs;
 	unsigned line;        /* where the port block starts */
@@ -59,6 +60,13 @@ struct dp_config {
 	struct inet_addr fpm_addr; /* default 127.0.0.1 */
 	unsigned fpm_port;         /* default 2620 */
 	unsigned fpm_stale_s;      /* quiet seconds after a (re)connect before stale routes go */
+	unsigned subscribers_max;
+	char agent[128];      /* provisioning endpoint (ZeroMQ ROUTER) */
+	bool agent_curve;
+	char usage[128];      /* usage endpoint (ZeroMQ PUB); empty: none */
+	bool usage_curve;
+	char state_dir[200];  /* CURVE keys live in <state_dir>/curve */
+	unsigned usage_interval_ms;
 	struct dp_port_config ports[DP_MAX_PORTS];
 	unsigned n_ports;
 	struct dp_route_config *routes;

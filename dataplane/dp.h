@@ -2,6 +2,7 @@
 #ifndef CUCO_DATAPLANE_DP_H
 #define CUCO_DATAPLANE_DP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,6 +15,7 @@
 #include "dataplane/reasons.h"
 #include "dataplane/tables/nexthop.h"
 #include "dataplane/tables/route.h"
+#include "dataplane/tables/subscriber.h"
 
 /*
  * The dataplane's runtime state. Ports and tables are set up by the control
@@ -33,6 +35,7 @@ struct dp_port {
 	struct rte_ether_addr mac;
 	int tap_ifindex;
 	enum dp_port_role role;
+	bool unknown_drop;
 	const struct dp_port_config *cfg;
 };
 
@@ -95,6 +98,10 @@ struct dp {
 	struct rt_ctl *rt;
 	const struct rt_tables *rtt;
 	struct dp_fpm *fpm;        /* FRR's routes (dataplane/fpm.h), or NULL */
+	struct sub_ctl *subs;       /* under ctl_lock: the agent writes, telemetry reads */
+	const struct sub_tables *subt;
+	pthread_mutex_t ctl_lock;
+	bool has_access; /* some port is an access port: enforce subscribers */
 	struct dp_worker *workers; /* cfg->workers of them */
 	unsigned n_workers;
 	volatile bool quit;

@@ -25,8 +25,11 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include <zmq.h>
+
 #include "common/conf.h"
 #include "common/log.h"
+#include "dataplane/agent.h"
 #include "dataplane/config.h"
 #include "dataplane/control.h"
 #include "dataplane/dp.h"
@@ -45,14 +48,16 @@ static const char usage[] =
 "       cuco-dataplane -- --help\n"
 "\n"
 "The CuCo Edge fast path. It owns the DPDK ports named in its configuration,\n"
-"routes IPv4 and IPv6 between them in worker lcores, and gives each port a\n"
+"routes IPv4 and IPv6 between them in worker lcores, enforces each\n"
+"subscriber's availability and bandwidth (trTCM) and counts its usage, as\n"
+"provisioned over ZeroMQ (see cuco-dpctl --help), and gives each port a\n"
 "kernel TAP interface as its slow path: the kernel answers ARP, neighbour\n"
 "discovery and ping for the appliance's addresses, resolves next hops, and\n"
 "sends ICMP time exceeded. Neighbours the kernel learns are copied into the\n"
 "fast path. It runs in the network namespace it is started in.\n"
 "\n"
 "EAL options (before --) are DPDK's and passed through untouched, e.g.\n"
-"  -l 0,1 --no-huge -m 512 --no-pci --file-prefix cuco\n"
+"  -l 0,1 --no-huge -m 1024 --no-pci --file-prefix cuco\n"
 "  --vdev net_af_packet0,iface=eth1 --vdev net_af_packet1,iface=eth2\n"
 "The main lcore runs the control thread; the next 'workers' lcores of -l\n"
 "run the fast path.\n"
@@ -71,11 +76,23 @@ static const char usage[] =
 "  punt-rate N        packets per second and port sent to the kernel at most\n"
 "                     (default 10000); the excess is dropped and counted\n"
 "  route4-max N       IPv4 routes (default 65536); route6-max N likewise\n"
+"  subscribers-max N  subscribers (default 16384)\n"
+"  agent ENDPOINT     provisioning socket, ZeroMQ ROUTER (default\n"
+"                     tcp://127.0.0.1:9700)\n"
+"  usage ENDPOINT     usage counters, ZeroMQ PUB (default tcp://127.0.0.1:9701;\n"
+"                     none: off); usage-interval MS (default 5000)\n"
+"                     Either endpoint may end with 'curve': CURVE encryption\n"
+"                     and authentication, required off loopback; the server\n"
+"                     keys are made in STATE/curve, clients' public keys go\n"
+"                     in STATE/curve/authorized_keys (read at each connect)\n"
+"  state-dir STATE    the dataplane's state directory (default /var/lib/cuco)\n"
 "  port NAME {        a port; NAME is letters, digits or _, at most 15\n"
 "    device DEV       the DPDK device: a --vdev name or a PCI address\n"
 "    role ROLE        access (customers) or uplink (the network)\n"
 "    tap IFNAME       kernel interface of its slow path (default tap-NAME)\n"
 "    address A/LEN    an IPv4 or IPv6 address with its subnet; repeatable\n"
+"    unknown POLICY   access ports: forward (default) or drop the traffic of\n"
+"                     no known subscriber; counted either way\n"
 "  }\n"
 "  route PREFIX via GATEWAY   a static route; GATEWAY on a port's subnet\n"
 "  fpm ADDRESS PORT   where zebra's FPM feed (dplane_fpm_nl) is listened for\n"
@@ -84,7 +101,7 @@ static const char usage[] =
 "                     again once the feed is quiet for S seconds go (default 5)\n"
 "\n"
 "Telemetry (dpdk-telemetry.py -f FILE_PREFIX): /cuco/ports, /cuco/stats,\n"
-"/cuco/stats,PORT and /cuco/routes.\n"
+"/cuco/stats,PORT, /cuco/routes, /cuco/subscribers and /cuco/subscriber,ID.\n"
 "\n"
 "Exit status: 0 after SIGTERM or SIGINT, 1 on a runtime failure, 2 on a bad\n"
 "command line or configuration (one line on stderr: FILE:LINE: FIELD: reason);\n"
@@ -194,6 +211,9 @@ check_runtime(struct dp *dp, char *err, size_t errlen)
 		dp->ports[i].port_id = port_id;
 		dp->ports[i].cfg = pc;
 		dp->ports[i].role = pc->role;
+		dp->ports[i].unknown_drop = pc->unknown_drop;
+		if (pc->role == DP_ROLE_ACCESS)
+			dp->has_access = true;
 		dp->ports[i].nb_rxq = RTE_MIN(max_rx, (uint16_t)cfg->workers);
 	}
 	dp->n_ports = cfg->n_ports;
@@ -368,6 +388,10 @@ init_tables(struct dp *dp)
 	if (ret < 0)
 		return ret;
 	dp->rtt = rt_ctl_tables(dp->rt);
+	ret = sub_ctl_create(dp->cfg->subscribers_max + 1, dp->n_workers, dp->qsv, &dp->subs);
+	if (ret < 0)
+		return ret;
+	dp->subt = sub_ctl_tables(dp->subs);
 	dp->workers = rte_zmalloc("cuco_workers", sizeof(*dp->workers) * dp->n_workers,
 				  RTE_CACHE_LINE_SIZE);
 	if (dp->workers == NULL)
@@ -396,6 +420,7 @@ teardown(struct dp *dp, struct knl *knl)
 			port_close(dp->ports[i].tap_id);
 	}
 	knl_close(knl);
+	dp->subs = sub_ctl_free(dp->subs);
 	dp->rt = rt_ctl_free(dp->rt);
 	dp->nh = nh_ctl_free(dp->nh);
 }
@@ -428,31 +453,49 @@ monotonic_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * Serve the kernel's neighbour events, zebra's FPM feed and the provisioning
+ * agent until a signal.
+ */
 static void
-control_loop(struct dp *dp, struct knl *knl, struct dp_fpm *fpm)
+control_loop(struct dp *dp, struct knl *knl, struct dp_fpm *fpm, struct agent *agent)
 {
-	struct pollfd pfd[3];
+	zmq_pollitem_t items[6];
 
 	while (stop_signal == 0) {
-		unsigned nfd, i;
+		struct pollfd pfd[3];
+		unsigned nfpm, nitems = 0, i, fpm_first;
+		bool zap = agent_zap_socket(agent) != NULL;
 		int n;
 
-		pfd[0] = (struct pollfd){.fd = knl_fd(knl), .events = POLLIN};
-		nfd = 1 + dp_fpm_pollfds(fpm, &pfd[1]);
-		n = poll(pfd, nfd, 200);
-		if (n > 0 && (pfd[0].revents & POLLIN)) {
+		items[nitems++] = (zmq_pollitem_t){.socket = agent_socket(agent), .events = ZMQ_POLLIN};
+		items[nitems++] = (zmq_pollitem_t){.fd = knl_fd(knl), .events = ZMQ_POLLIN};
+		if (zap)
+			items[nitems++] = (zmq_pollitem_t){.socket = agent_zap_socket(agent),
+							   .events = ZMQ_POLLIN};
+		fpm_first = nitems;
+		nfpm = dp_fpm_pollfds(fpm, pfd);
+		for (i = 0; i < nfpm && nitems < RTE_DIM(items); i++)
+			items[nitems++] = (zmq_pollitem_t){.fd = pfd[i].fd, .events = ZMQ_POLLIN};
+		n = zmq_poll(items, (int)nitems, 200);
+		if (n > 0 && zap && (items[2].revents & ZMQ_POLLIN))
+			agent_zap_dispatch(agent);
+		if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
 			int ret = knl_dispatch(knl);
 
 			if (ret < 0)
 				log_warn("netlink: %s", strerror(-ret));
 		}
-		for (i = 1; n > 0 && i < nfd; i++) {
-			if (pfd[i].revents != 0) {
+		for (i = fpm_first; n > 0 && i < nitems; i++) {
+			if (items[i].revents != 0) {
 				dp_fpm_dispatch(fpm);
 				break;
 			}
 		}
+		if (n > 0 && (items[0].revents & ZMQ_POLLIN))
+			agent_dispatch(agent);
 		dp_fpm_tick(fpm, monotonic_ms());
+		agent_tick(agent, monotonic_ms());
 	}
 	log_info("stopping on signal %d", (int)stop_signal);
 }
@@ -465,6 +508,7 @@ main(int argc, char **argv)
 	struct dp_config *cfg = NULL;
 	struct knl *knl = NULL;
 	struct dp_fpm *fpm = NULL;
+	struct agent *agent = NULL;
 	struct dp dp;
 	char err[1024], runtime_dir[PATH_MAX];
 	int ret, status = EXIT_FAILURE;
@@ -494,12 +538,14 @@ main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	ret = rte_eal_init(split, argv);
 	if (ret < 0) {
-		log_err("EAL initialisation failed: %s", rte_strerror(rte_errno));
+		log_err("EAL initialisation failed: %s", rte_errno != 0 ? rte_strerror(rte_errno)
+			: "see the EAL lines above (another process with this --file-prefix?)");
 		dp_config_free(cfg);
 		return EXIT_FAILURE;
 	}
 	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	memset(&dp, 0, sizeof(dp));
+	pthread_mutex_init(&dp.ctl_lock, NULL);
 	dp.cfg = cfg;
 	dp.n_workers = cfg->workers;
 	if (check_runtime(&dp, err, sizeof(err)) < 0) {
@@ -547,6 +593,10 @@ main(int argc, char **argv)
 		dp.fpm = fpm;
 		log_info("fpm: listening on %s port %u for zebra", a, cfg->fpm_port);
 	}
+	if (agent_open(&dp, &agent, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out_teardown;
+	}
 	assign_queues(&dp);
 	if (launch_workers(&dp) < 0) {
 		log_err("cannot launch workers");
@@ -554,13 +604,16 @@ main(int argc, char **argv)
 	}
 	if (dp_telemetry_init(&dp) < 0)
 		log_warn("telemetry commands not registered (is telemetry disabled?)");
-	log_info("%u ports, %u workers, %u IPv4 and %u IPv6 routes", dp.n_ports, dp.n_workers,
-		 rt_ctl_count(dp.rt, AF_INET), rt_ctl_count(dp.rt, AF_INET6));
+	log_info("%u ports, %u workers, %u IPv4 and %u IPv6 routes; provisioning on %s, usage on "
+		 "%s, boot id %s", dp.n_ports, dp.n_workers, rt_ctl_count(dp.rt, AF_INET),
+		 rt_ctl_count(dp.rt, AF_INET6), cfg->agent, cfg->usage[0] ? cfg->usage : "none",
+		 agent_boot_id(agent));
 	fprintf(stderr, "cuco-dataplane: ready\n");
-	control_loop(&dp, knl, fpm);
+	control_loop(&dp, knl, fpm, agent);
 	status = EXIT_SUCCESS;
 
 out_teardown:
+	agent_close(agent);
 	dp.fpm = NULL;
 	fpm = dp_fpm_free(fpm);
 	teardown(&dp, knl);

@@ -29,7 +29,11 @@
 	X(NO_ROUTE, "no_route")             \
 	X(TX_FULL, "tx_full")               \
 	X(PUNT_RATELIMIT, "punt_ratelimit") \
-	X(PUNT_FULL, "punt_full")
+	X(PUNT_FULL, "punt_full")           \
+	X(SUB_SUSPENDED, "sub_suspended")   \
+	X(SUB_WALLED_GARDEN, "sub_walled_garden") \
+	X(SUB_METER, "sub_meter")           \
+	X(SUB_UNKNOWN, "sub_unknown")
 
 #define DP_PUNT_REASONS(X)          \
 	X(ARP, "arp")                \

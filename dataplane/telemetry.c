@@ -2,6 +2,7 @@
 #include "dataplane/telemetry.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
@@ -208,6 +209,83 @@ cmd_routes(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static void
+add_sub_counters(struct rte_tel_data *d, const struct sub_counters *c)
+{
+	static const char *const dir[SUB_DIRS] = {"up", "down"};
+	char key[64];
+	unsigned i, r;
+
+	for (i = 0; i < SUB_DIRS; i++) {
+		snprintf(key, sizeof(key), "%s_packets", dir[i]);
+		rte_tel_data_add_dict_u64(d, key, c[i].fwd_packets);
+		snprintf(key, sizeof(key), "%s_bytes", dir[i]);
+		rte_tel_data_add_dict_u64(d, key, c[i].fwd_bytes);
+		for (r = 0; r < SUB_COLOURS; r++) {
+			snprintf(key, sizeof(key), "%s_%s_packets", dir[i], sub_colour_names[r]);
+			rte_tel_data_add_dict_u64(d, key, c[i].colour_packets[r]);
+			snprintf(key, sizeof(key), "%s_%s_bytes", dir[i], sub_colour_names[r]);
+			rte_tel_data_add_dict_u64(d, key, c[i].colour_bytes[r]);
+		}
+		for (r = 0; r < SUB_DROP_MAX; r++) {
+			snprintf(key, sizeof(key), "%s_drop_%s_packets", dir[i], sub_drop_names[r]);
+			rte_tel_data_add_dict_u64(d, key, c[i].drop_packets[r]);
+		}
+	}
+}
+
+static int
+cmd_subscribers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dp *dp = tel_dp;
+	struct sub_counters c[SUB_DIRS];
+
+	rte_tel_data_start_dict(d);
+	pthread_mutex_lock(&dp->ctl_lock);
+	rte_tel_data_add_dict_u64(d, "subscribers", sub_ctl_count(dp->subs));
+	rte_tel_data_add_dict_u64(d, "profiles", sub_ctl_profile_count(dp->subs));
+	pthread_mutex_unlock(&dp->ctl_lock);
+	/* Slot 0 holds the traffic of no known subscriber. */
+	sub_counters_read(dp->subt, SUB_SLOT_UNKNOWN, c);
+	rte_tel_data_add_dict_u64(d, "unknown_up_packets", c[SUB_UP].fwd_packets);
+	rte_tel_data_add_dict_u64(d, "unknown_down_packets", c[SUB_DOWN].fwd_packets);
+	rte_tel_data_add_dict_u64(d, "unknown_up_dropped", c[SUB_UP].drop_packets[SUB_DROP_UNKNOWN]);
+	rte_tel_data_add_dict_u64(d, "unknown_down_dropped",
+				  c[SUB_DOWN].drop_packets[SUB_DROP_UNKNOWN]);
+	return 0;
+}
+
+static int
+cmd_subscriber(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct dp *dp = tel_dp;
+	struct sub_counters c[SUB_DIRS];
+	struct sub_info info;
+	char profile[64];
+	uint32_t slot;
+	uint8_t avail;
+
+	if (params == NULL || params[0] == '\0')
+		return -EINVAL;
+	pthread_mutex_lock(&dp->ctl_lock);
+	if (sub_ctl_find(dp->subs, params, &info) < 0) {
+		pthread_mutex_unlock(&dp->ctl_lock);
+		return -EINVAL;
+	}
+	slot = info.slot;
+	avail = info.avail;
+	snprintf(profile, sizeof(profile), "%s", info.profile);
+	pthread_mutex_unlock(&dp->ctl_lock);
+	sub_counters_read(dp->subt, slot, c);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "profile", profile);
+	rte_tel_data_add_dict_string(d, "availability",
+				     avail == SUB_ACTIVE ? "active"
+				     : avail == SUB_SUSPENDED ? "suspended" : "walled-garden");
+	add_sub_counters(d, c);
+	return 0;
+}
+
 int
 dp_telemetry_init(struct dp *dp)
 {
@@ -222,5 +300,11 @@ dp_telemetry_init(struct dp *dp)
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/cuco/routes", cmd_routes,
 			"Routes in force per family, per source and per FRR protocol; next hops. No parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/cuco/subscribers", cmd_subscribers,
+			"Subscriber and profile counts, unknown traffic. No parameters");
+	if (ret == 0)
+		ret = rte_telemetry_register_cmd("/cuco/subscriber", cmd_subscriber,
+			"One subscriber's profile, availability and counters. Parameter: id");
 	return ret;
 }

@@ -14,6 +14,7 @@
 #include "dataplane/nodes/ip4_input.h"
 #include "dataplane/nodes/ip6_forward.h"
 #include "dataplane/nodes/ip6_input.h"
+#include "dataplane/nodes/sub_enforce.h"
 #include "dataplane/nodes/verdict.h"
 
 /*
@@ -66,6 +67,74 @@ punt_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in, enum dp_punt_reas
 	b->pkts[b->n++] = m; /* the buffer holds a burst: flushed after each */
 }
 
+static const enum dp_drop_reason sub_to_drop[SUB_DROP_MAX] = {
+	[SUB_DROP_SUSPENDED] = DP_DROP_SUB_SUSPENDED,
+	[SUB_DROP_WALLED_GARDEN] = DP_DROP_SUB_WALLED_GARDEN,
+	[SUB_DROP_METER] = DP_DROP_SUB_METER,
+	[SUB_DROP_UNKNOWN] = DP_DROP_SUB_UNKNOWN,
+};
+
+/*
+ * Subscriber enforcement of a packet routed from port @in to port @out:
+ * upstream if it came from an access port, downstream if it leaves by one
+ * (both for traffic between two subscribers). Returns DP_DROP_NONE to
+ * forward.
+ */
+static inline enum dp_drop_reason
+enforce(struct dp_worker *w, uint8_t *frame, const struct pkt_meta *meta, const struct sub_l4 *l4,
+	uint32_t l3_len, unsigned in, unsigned out)
+{
+	const struct dp *dp = w->dp;
+	const struct sub_tables *t = dp->subt;
+	/* Acquire: pairs with the release that makes the sets exist. */
+	const struct sub_set *s = __atomic_load_n(&t->set[0], __ATOMIC_ACQUIRE) != NULL
+					  ? sub_active_set(t) : NULL;
+	uint64_t now = rte_rdtsc();
+	enum sub_drop_reason r;
+
+	if (dp->ports[in].role == DP_ROLE_ACCESS) {
+		r = sub_enforce_dir(t, s, w->index, frame, meta, l4, l3_len, SUB_UP, (uint8_t)in,
+				    dp->ports[in].unknown_drop, now);
+		if (r != SUB_DROP_MAX)
+			return sub_to_drop[r];
+	}
+	if (dp->ports[out].role == DP_ROLE_ACCESS) {
+		r = sub_enforce_dir(t, s, w->index, frame, meta, l4, l3_len, SUB_DOWN, (uint8_t)out,
+				    dp->ports[out].unknown_drop, now);
+		if (r != SUB_DROP_MAX)
+			return sub_to_drop[r];
+	}
+	return DP_DROP_NONE;
+}
+
+/*
+ * What availability needs of L4, found only for packets that are enforced:
+ * the protocol and where the ports are (first IPv4 fragment, or the end of
+ * the IPv6 extension chain when it is not a later fragment).
+ */
+static inline void
+sub_l4_fill(struct sub_l4 *l4, uint8_t *frame, const struct pkt_meta *meta, uint32_t l3_len)
+{
+	uint8_t *l3 = frame + meta->l3_off;
+	uint32_t off;
+
+	l4->l3 = l3;
+	l4->ethertype = meta->ethertype;
+	if (meta->ethertype == RTE_ETHER_TYPE_IPV4) {
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)l3;
+
+		off = (uint32_t)(ip->version_ihl & 0xf) * 4;
+		l4->proto = ip->next_proto_id;
+		if ((rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) != 0)
+			off = UINT32_MAX;
+	} else {
+		off = (uint32_t)(uintptr_t)l4->l4;
+		if (l4->proto == IPPROTO_FRAGMENT)
+			l4->proto = 0, off = UINT32_MAX;
+	}
+	l4->l4 = off != UINT32_MAX && off + 4 <= l3_len ? l3 + off : NULL;
+}
+
 static inline void
 process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 {
@@ -74,6 +143,7 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 	uint32_t len = rte_pktmbuf_data_len(m);
 	enum dp_drop_reason r;
 	struct pkt_meta meta;
+	struct sub_l4 l4 = {0};
 	uint16_t l3_len = 0;
 	verdict_t v;
 	uint64_t nh = 0;
@@ -82,7 +152,14 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 	if (unlikely(r != DP_DROP_NONE))
 		goto drop;
 	if (likely(meta.ethertype == RTE_ETHER_TYPE_IPV4)) {
-		r = ip4_input(frame + meta.l3_off, len - meta.l3_off, &l3_len);
+		uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+
+		if (unlikely(ck == RTE_MBUF_F_RX_IP_CKSUM_BAD)) {
+			r = DP_DROP_IP4_BAD_CHECKSUM;
+			goto drop;
+		}
+		r = ip4_input_cksum(frame + meta.l3_off, len - meta.l3_off, &l3_len,
+				    ck == RTE_MBUF_F_RX_IP_CKSUM_GOOD);
 		if (unlikely(r != DP_DROP_NONE))
 			goto drop;
 		v = ip4_forward(dp, (struct rte_ipv4_hdr *)(frame + meta.l3_off), &nh);
@@ -93,6 +170,8 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 		if (unlikely(r != DP_DROP_NONE))
 			goto drop;
 		l3_len = info.len;
+		l4.proto = info.l4_proto;
+		l4.l4 = (uint8_t *)(uintptr_t)info.l4_off; /* an offset until sub_l4_fill() */
 		v = ip6_forward(dp, (struct rte_ipv6_hdr *)(frame + meta.l3_off), &nh);
 	} else if (meta.ethertype == RTE_ETHER_TYPE_ARP) {
 		/* RFC 826 over Ethernet/IPv4: 28 bytes. */
@@ -111,12 +190,28 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 		unsigned out = verdict_arg(v);
 		struct dp_txbuf *b = &w->out[out];
 
+		if (dp->has_access) {
+			sub_l4_fill(&l4, frame, &meta, l3_len);
+			r = enforce(w, frame, &meta, &l4, l3_len, in, out);
+			if (unlikely(r != DP_DROP_NONE))
+				goto drop;
+		}
 		eth_output(m, &meta, l3_len, nh, &dp->ports[out]);
 		w->stats[in].forwarded++;
 		b->pkts[b->n++] = m;
 		return;
 	}
 	case VERDICT_PUNT:
+		/*
+		 * The kernel forwards a packet whose next hop is unresolved: it is
+		 * the subscriber's traffic all the same, policed and counted.
+		 */
+		if (verdict_arg(v) == DP_PUNT_UNRESOLVED && dp->has_access) {
+			sub_l4_fill(&l4, frame, &meta, l3_len);
+			r = enforce(w, frame, &meta, &l4, l3_len, in, nh_word_port(nh));
+			if (unlikely(r != DP_DROP_NONE))
+				goto drop;
+		}
 		punt_pkt(w, m, in, (enum dp_punt_reason)verdict_arg(v));
 		return;
 	default:

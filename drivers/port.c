@@ -28,6 +28,7 @@ int
 port_start(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq, struct rte_mempool *mp,
 	   char *err, size_t errlen)
 {
+	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf;
 	uint16_t nb_rxd = PORT_RX_DESC, nb_txd = PORT_TX_DESC, q;
 	int socket = rte_eth_dev_socket_id(port_id);
@@ -36,6 +37,10 @@ port_start(uint16_t port_id, uint16_t nb_rxq, uint16_t nb_txq, struct rte_mempoo
 	if (socket < 0)
 		socket = SOCKET_ID_ANY;
 	memset(&conf, 0, sizeof(conf));
+	/* Where the NIC checks IPv4 header checksums, the fast path need not. */
+	if (rte_eth_dev_info_get(port_id, &info) == 0 &&
+	    (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM))
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
 	ret = rte_eth_dev_configure(port_id, nb_rxq, nb_txq, &conf);
 	if (ret < 0) {
 		snprintf(err, errlen, "configure with %u RX / %u TX queues: %s", nb_rxq, nb_txq,

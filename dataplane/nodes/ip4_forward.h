@@ -14,7 +14,8 @@
  * the packet itself; TTL is decremented (RFC 1812 §5.3.1) with the checksum
  * updated incrementally (RFC 1624), and a TTL that would reach 0 goes to the
  * kernel, which answers ICMP time exceeded.
- * On forward, @ret_nh holds the next hop word for the rewrite.
+ * On forward, @ret_nh holds the next hop word for the rewrite; on a punt
+ * for an unresolved next hop, the word naming the output port.
  */
 static inline verdict_t
 ip4_forward(const struct dp *dp, struct rte_ipv4_hdr *ip, uint64_t *ret_nh)
@@ -35,6 +36,7 @@ ip4_forward(const struct dp *dp, struct rte_ipv4_hdr *ip, uint64_t *ret_nh)
 	case NH_KIND_LOCAL:
 		return verdict_punt(DP_PUNT_LOCAL);
 	case NH_KIND_CONNECTED:
+		*ret_nh = w; /* the output port, for enforcement before the punt */
 		return verdict_punt(ip->time_to_live <= 1 ? DP_PUNT_TTL_EXPIRED
 							  : DP_PUNT_UNRESOLVED);
 	default:
@@ -42,8 +44,10 @@ ip4_forward(const struct dp *dp, struct rte_ipv4_hdr *ip, uint64_t *ret_nh)
 	}
 	if (unlikely(ip->time_to_live <= 1))
 		return verdict_punt(DP_PUNT_TTL_EXPIRED);
-	if (unlikely(!nh_word_resolved(w)))
+	if (unlikely(!nh_word_resolved(w))) {
+		*ret_nh = w;
 		return verdict_punt(DP_PUNT_UNRESOLVED);
+	}
 	/* TTL is the high byte of its 16-bit word: the sum moves by 0x0100. */
 	check = ip->hdr_checksum;
 	check += rte_cpu_to_be_16(0x0100);

@@ -2,6 +2,7 @@
 #ifndef CUCO_DATAPLANE_IP4_INPUT_H
 #define CUCO_DATAPLANE_IP4_INPUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_byteorder.h>
@@ -40,7 +41,17 @@ ip4_is_martian_dst(uint32_t dst)
  * reason to drop.
  */
 static inline enum dp_drop_reason
+ip4_input_cksum(const uint8_t *l3, uint32_t avail, uint16_t *ret_len, bool cksum_checked);
+
+static inline enum dp_drop_reason
 ip4_input(const uint8_t *l3, uint32_t avail, uint16_t *ret_len)
+{
+	return ip4_input_cksum(l3, avail, ret_len, false);
+}
+
+/* As ip4_input(), trusting the header checksum when the NIC already checked it. */
+static inline enum dp_drop_reason
+ip4_input_cksum(const uint8_t *l3, uint32_t avail, uint16_t *ret_len, bool cksum_checked)
 {
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)l3;
 	uint32_t ihl, tot, src, dst;
@@ -55,7 +66,7 @@ ip4_input(const uint8_t *l3, uint32_t avail, uint16_t *ret_len)
 	tot = rte_be_to_cpu_16(ip->total_length);
 	if (unlikely(tot < ihl || tot > avail))
 		return DP_DROP_IP4_BAD_LENGTH;
-	if (unlikely(rte_raw_cksum(ip, ihl) != 0xffff))
+	if (!cksum_checked && unlikely(rte_raw_cksum(ip, ihl) != 0xffff))
 		return DP_DROP_IP4_BAD_CHECKSUM;
 	src = rte_be_to_cpu_32(ip->src_addr);
 	dst = rte_be_to_cpu_32(ip->dst_addr);

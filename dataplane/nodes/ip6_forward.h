@@ -33,6 +33,7 @@ ip6_forward(const struct dp *dp, struct rte_ipv6_hdr *ip, uint64_t *ret_nh)
 	case NH_KIND_LOCAL:
 		return verdict_punt(DP_PUNT_LOCAL);
 	case NH_KIND_CONNECTED:
+		*ret_nh = w; /* the output port, for enforcement before the punt */
 		return verdict_punt(ip->hop_limits <= 1 ? DP_PUNT_TTL_EXPIRED
 							: DP_PUNT_UNRESOLVED);
 	default:
@@ -40,8 +41,10 @@ ip6_forward(const struct dp *dp, struct rte_ipv6_hdr *ip, uint64_t *ret_nh)
 	}
 	if (unlikely(ip->hop_limits <= 1))
 		return verdict_punt(DP_PUNT_TTL_EXPIRED);
-	if (unlikely(!nh_word_resolved(w)))
+	if (unlikely(!nh_word_resolved(w))) {
+		*ret_nh = w;
 		return verdict_punt(DP_PUNT_UNRESOLVED);
+	}
 	ip->hop_limits--;
 	*ret_nh = w;
 	return verdict_fwd(nh_word_port(w));

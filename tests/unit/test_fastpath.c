@@ -131,11 +131,17 @@ test_ip4_decisions(void **state)
 	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_MULTICAST));
 	ip = mk_ip4("8.8.8.8", 64);
 	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_drop(DP_DROP_NO_ROUTE));
-	/* connected, neighbour unknown; and the static route's gateway unresolved */
+	/* connected, neighbour unknown; and the static route's gateway unresolved:
+	 * punted, naming the output port so that enforcement still applies */
 	ip = mk_ip4("203.0.113.2", 64);
+	nh = 0;
 	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(nh_word_port(nh), 1);
 	ip = mk_ip4("192.0.2.9", 64);
+	nh = 0;
 	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(nh_word_port(nh), 1);
+	assert_int_equal(ip.time_to_live, 64); /* the kernel decrements it */
 
 	/* the kernel learns 203.0.113.2: both go to it now */
 	neigh(f, 1, "203.0.113.2", mac_up);

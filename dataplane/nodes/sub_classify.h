@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CUCO_DATAPLANE_SUB_CLASSIFY_H
+#define CUCO_DATAPLANE_SUB_CLASSIFY_H
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+
+#include "dataplane/nodes/eth_input.h"
+#include "dataplane/tables/subscriber.h"
+
+/*
+ * Subscriber classification: which subscriber a forwarded packet belongs
+ * to. From the subscriber (upstream): the access line first — the VLAN pair
+ * or single VLAN on its port — then the source MAC, then the source address
+ * by longest prefix. Towards the subscriber (downstream): the destination
+ * address by longest prefix. SUB_SLOT_UNKNOWN when nothing matches.
+ */
+
+static inline uint32_t
+sub_l2_lookup(const struct sub_set *s, const struct sub_l2_key *k)
+{
+	void *data;
+
+	return rte_hash_lookup_data(s->l2, k, &data) >= 0 ? (uint32_t)(uintptr_t)data
+							  : SUB_SLOT_UNKNOWN;
+}
+
+static inline uint32_t
+sub_ip_lookup(const struct sub_set *s, uint16_t ethertype, const uint8_t *addr)
+{
+	uint32_t slot;
+
+	if (ethertype == RTE_ETHER_TYPE_IPV4) {
+		uint32_t a;
+
+		memcpy(&a, addr, 4);
+		return rte_lpm_lookup(s->lpm4, rte_be_to_cpu_32(a), &slot) == 0 ? slot
+										   : SUB_SLOT_UNKNOWN;
+	}
+	return rte_lpm6_lookup(s->lpm6, addr, &slot) == 0 ? slot : SUB_SLOT_UNKNOWN;
+}
+
+static inline uint32_t
+sub_classify_up(const struct sub_set *s, const uint8_t *frame, const struct pkt_meta *meta,
+		uint8_t port)
+{
+	const uint8_t *l3 = frame + meta->l3_off;
+	uint32_t slot;
+
+	if (unlikely(s->n_vlan != 0) && meta->n_vlans != 0) {
+		struct sub_l2_key k = {.kind = SUB_L2_VLAN, .port = port,
+				       .outer = meta->vlan_tci[0] & 0xfff};
+
+		if (meta->n_vlans == 2) {
+			k.inner = meta->vlan_tci[1] & 0xfff;
+			slot = sub_l2_lookup(s, &k);
+			if (slot != SUB_SLOT_UNKNOWN)
+				return slot;
+			k.inner = 0;
+		}
+		slot = sub_l2_lookup(s, &k);
+		if (slot != SUB_SLOT_UNKNOWN)
+			return slot;
+	}
+	if (unlikely(s->n_mac != 0)) {
+		struct sub_l2_key k = {.kind = SUB_L2_MAC};
+
+		memcpy(k.mac, ((const struct rte_ether_hdr *)frame)->src_addr.addr_bytes, 6);
+		slot = sub_l2_lookup(s, &k);
+		if (slot != SUB_SLOT_UNKNOWN)
+			return slot;
+	}
+	if (meta->ethertype == RTE_ETHER_TYPE_IPV4)
+		return sub_ip_lookup(s, meta->ethertype,
+				     (const uint8_t *)&((const struct rte_ipv4_hdr *)l3)->src_addr);
+	return sub_ip_lookup(s, meta->ethertype, ((const struct rte_ipv6_hdr *)l3)->src_addr);
+}
+
+static inline uint32_t
+sub_classify_down(const struct sub_set *s, const uint8_t *frame, const struct pkt_meta *meta)
+{
+	const uint8_t *l3 = frame + meta->l3_off;
+
+	if (meta->ethertype == RTE_ETHER_TYPE_IPV4)
+		return sub_ip_lookup(s, meta->ethertype,
+				     (const uint8_t *)&((const struct rte_ipv4_hdr *)l3)->dst_addr);
+	return sub_ip_lookup(s, meta->ethertype, ((const struct rte_ipv6_hdr *)l3)->dst_addr);
+}
+
+#endif

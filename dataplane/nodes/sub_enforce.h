@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CUCO_DATAPLANE_SUB_ENFORCE_H
+#define CUCO_DATAPLANE_SUB_ENFORCE_H
+
+#include "dataplane/dp.h"
+#include "dataplane/nodes/sub_avail.h"
+#include "dataplane/nodes/sub_classify.h"
+#include "dataplane/nodes/sub_count.h"
+#include "dataplane/nodes/sub_meter.h"
+
+/*
+ * Per-subscriber enforcement of one direction of a routed packet:
+ * classify -> availability -> meter and colour action -> count.
+ * Returns SUB_DROP_MAX to forward, or the reason to drop.
+ */
+static inline enum sub_drop_reason
+sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned worker,
+		uint8_t *frame, const struct pkt_meta *meta, const struct sub_l4 *l4,
+		uint32_t len, enum sub_dir dir, uint8_t access_port, bool unknown_drop,
+		uint64_t now)
+{
+	uint32_t slot = SUB_SLOT_UNKNOWN;
+	struct sub_counters *c;
+	enum sub_drop_reason r;
+	enum sub_colour colour;
+	const struct sub_slot *ss;
+	const struct sub_meter_profile *mp;
+
+	if (s != NULL)
+		slot = dir == SUB_UP ? sub_classify_up(s, frame, meta, access_port)
+				     : sub_classify_down(s, frame, meta);
+	c = &t->counters[worker][slot * SUB_DIRS + dir];
+	if (slot == SUB_SLOT_UNKNOWN) {
+		if (unknown_drop) {
+			sub_count_drop(c, SUB_DROP_UNKNOWN, len);
+			return SUB_DROP_UNKNOWN;
+		}
+		sub_count_fwd(c, len);
+		return SUB_DROP_MAX;
+	}
+	ss = &s->slots[slot];
+	r = sub_avail(s, ss->avail, l4, dir);
+	if (unlikely(r != SUB_DROP_MAX)) {
+		sub_count_drop(c, r, len);
+		return r;
+	}
+	mp = &s->profiles[ss->profile].dir[dir];
+	colour = sub_meter_colour(&t->meters[slot * SUB_DIRS + dir], mp, ss->profile, len, now,
+				  t->n_workers > 1);
+	sub_count_colour(c, colour, len);
+	switch (mp->action[colour]) {
+	case SUB_ACT_DROP:
+		sub_count_drop(c, SUB_DROP_METER, len);
+		return SUB_DROP_METER;
+	case SUB_ACT_REMARK:
+		sub_remark(frame + meta->l3_off, meta->ethertype, mp->dscp[colour]);
+		break;
+	default:
+		break;
+	}
+	sub_count_fwd(c, len);
+	return SUB_DROP_MAX;
+}
+
+#endif
