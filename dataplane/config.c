@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "dataplane/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -296,6 +297,28 @@ parse_route(struct parser *p, const struct conf_line *l)
 	return 0;
 }
 
+/* "fpm ADDRESS PORT" or "fpm off": where zebra's FPM feed is listened for. */
+static int
+parse_fpm(struct parser *p, const struct conf_line *l)
+{
+	struct dp_config *cfg = p->cfg;
+	unsigned long port;
+
+	if (l->n == 2 && strcmp(l->w[1], "off") == 0) {
+		cfg->fpm_enabled = false;
+		return 0;
+	}
+	if (l->n != 3)
+		return ERR(l->lineno, "fpm", "expects 'fpm ADDRESS PORT' or 'fpm off'");
+	if (inet_addr_parse(l->w[1], &cfg->fpm_addr) < 0)
+		return ERR(l->lineno, "fpm", "'%s' is not an IPv4 or IPv6 address", l->w[1]);
+	if (conf_parse_uint(l->w[2], 1, 65535, &port) < 0)
+		return ERR(l->lineno, "fpm", "'%s' is not a TCP port in 1..65535", l->w[2]);
+	cfg->fpm_enabled = true;
+	cfg->fpm_port = (unsigned)port;
+	return 0;
+}
+
 /*
  * A ZeroMQ endpoint the dataplane binds, optionally followed by "curve".
  * Without CURVE, only tcp on a loopback address or ipc: plain ZeroMQ must
@@ -359,6 +382,10 @@ parse_top_line(struct parser *p, const struct conf_line *l)
 		return parse_uint_field(p, l, 1, 10000000, &cfg->punt_rate);
 	if (strcmp(kw, "route4-max") == 0)
 		return parse_uint_field(p, l, 1024, 1u << 24, &cfg->route4_max);
+	if (strcmp(kw, "fpm") == 0)
+		return parse_fpm(p, l);
+	if (strcmp(kw, "fpm-stale-time") == 0)
+		return parse_uint_field(p, l, 1, 3600, &cfg->fpm_stale_s);
 	if (strcmp(kw, "route6-max") == 0)
 		return parse_uint_field(p, l, 1024, 1u << 22, &cfg->route6_max);
 	if (strcmp(kw, "agent") == 0)
@@ -380,7 +407,7 @@ parse_top_line(struct parser *p, const struct conf_line *l)
 	return ERR(l->lineno, kw,
 		   "unknown keyword (expected port, route, workers, mbufs, idle-sleep, "
 		   "punt-rate, route4-max, route6-max, subscribers-max, agent, usage, "
-		   "usage-interval or state-dir)");
+		   "usage-interval, state-dir, fpm or fpm-stale-time)");
 }
 
 /* Checks that need the whole file: devices, taps, route gateways. */
@@ -464,6 +491,11 @@ dp_config_parse(const char *name, const char *buf, size_t len, struct dp_config 
 	p.cfg->punt_rate = 10000;
 	p.cfg->route4_max = 65536;
 	p.cfg->route6_max = 65536;
+	p.cfg->fpm_enabled = true;
+	p.cfg->fpm_addr.family = AF_INET;
+	p.cfg->fpm_addr.v4.s_addr = htonl(INADDR_LOOPBACK);
+	p.cfg->fpm_port = DP_FPM_PORT;
+	p.cfg->fpm_stale_s = 5;
 	p.cfg->subscribers_max = 16384;
 	snprintf(p.cfg->agent, sizeof(p.cfg->agent), "tcp://127.0.0.1:9700");
 	snprintf(p.cfg->usage, sizeof(p.cfg->usage), "tcp://127.0.0.1:9701");

@@ -21,6 +21,7 @@
 #define DP_MAX_WORKERS 64
 #define DP_NAME_LEN 16    /* port and interface names, with the NUL (IFNAMSIZ) */
 #define DP_DEVICE_LEN 128 /* DPDK device names */
+#define DP_FPM_PORT 2620  /* FRR's dplane_fpm_nl default */
 
 enum dp_port_role {
 	DP_ROLE_NONE,
@@ -57,6 +58,10 @@ struct dp_config {
 	unsigned punt_rate;
 	unsigned route4_max;
 	unsigned route6_max;
+	bool fpm_enabled;          /* listen for zebra's FPM feed (default: yes) */
+	struct inet_addr fpm_addr; /* default 127.0.0.1 */
+	unsigned fpm_port;         /* default 2620 */
+	unsigned fpm_stale_s;      /* quiet seconds after a (re)connect before stale routes go */
 	unsigned subscribers_max;
 	char agent[128];      /* provisioning endpoint (ZeroMQ ROUTER) */
 	bool agent_curve;

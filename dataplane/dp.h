@@ -72,6 +72,7 @@ struct dp_punt_bucket {
 };
 
 struct dp;
+struct dp_fpm;
 
 struct dp_worker {
 	struct dp *dp;
@@ -99,6 +100,7 @@ struct dp {
 	const struct nh_table *nht;
 	struct rt_ctl *rt;
 	const struct rt_tables *rtt;
+	struct dp_fpm *fpm;        /* FRR's routes (dataplane/fpm.h), or NULL */
 	struct sub_ctl *subs;       /* under ctl_lock: the agent writes, telemetry reads */
 	const struct sub_tables *subt;
 	pthread_mutex_t ctl_lock;

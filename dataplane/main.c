@@ -34,6 +34,7 @@
 #include "dataplane/config.h"
 #include "dataplane/control.h"
 #include "dataplane/dp.h"
+#include "dataplane/fpm.h"
 #include "dataplane/telemetry.h"
 #include "drivers/netlink.h"
 #include "drivers/port.h"
@@ -98,6 +99,10 @@ static const char usage[] =
 "                     of N packets, default 64); RATE is the port's (1G)\n"
 "  }\n"
 "  route PREFIX via GATEWAY   a static route; GATEWAY on a port's subnet\n"
+"  fpm ADDRESS PORT   where zebra's FPM feed (dplane_fpm_nl) is listened for\n"
+"                     (default 127.0.0.1 2620); 'fpm off' listens not at all\n"
+"  fpm-stale-time S   after zebra (re)connects, routes it has not announced\n"
+"                     again once the feed is quiet for S seconds go (default 5)\n"
 "\n"
 "Telemetry (dpdk-telemetry.py -f FILE_PREFIX): /cuco/ports, /cuco/stats,\n"
 "/cuco/stats,PORT, /cuco/routes, /cuco/subscribers and /cuco/subscriber,ID.\n"
@@ -479,21 +484,32 @@ monotonic_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Serve the kernel's neighbour events and the provisioning agent until a signal. */
+/*
+ * Serve the kernel's neighbour events, zebra's FPM feed and the provisioning
+ * agent until a signal.
+ */
 static void
-control_loop(struct dp *dp, struct knl *knl, struct agent *agent)
+control_loop(struct dp *dp, struct knl *knl, struct dp_fpm *fpm, struct agent *agent)
 {
-	zmq_pollitem_t items[3] = {
-		{.socket = agent_socket(agent), .events = ZMQ_POLLIN},
-		{.fd = knl_fd(knl), .events = ZMQ_POLLIN},
-		{.socket = agent_zap_socket(agent), .events = ZMQ_POLLIN},
-	};
-	int n_items = agent_zap_socket(agent) != NULL ? 3 : 2;
+	zmq_pollitem_t items[6];
 
 	while (stop_signal == 0) {
-		int n = zmq_poll(items, n_items, 200);
+		struct pollfd pfd[3];
+		unsigned nfpm, nitems = 0, i, fpm_first;
+		bool zap = agent_zap_socket(agent) != NULL;
+		int n;
 
-		if (n > 0 && n_items == 3 && (items[2].revents & ZMQ_POLLIN))
+		items[nitems++] = (zmq_pollitem_t){.socket = agent_socket(agent), .events = ZMQ_POLLIN};
+		items[nitems++] = (zmq_pollitem_t){.fd = knl_fd(knl), .events = ZMQ_POLLIN};
+		if (zap)
+			items[nitems++] = (zmq_pollitem_t){.socket = agent_zap_socket(agent),
+							   .events = ZMQ_POLLIN};
+		fpm_first = nitems;
+		nfpm = dp_fpm_pollfds(fpm, pfd);
+		for (i = 0; i < nfpm && nitems < RTE_DIM(items); i++)
+			items[nitems++] = (zmq_pollitem_t){.fd = pfd[i].fd, .events = ZMQ_POLLIN};
+		n = zmq_poll(items, (int)nitems, 200);
+		if (n > 0 && zap && (items[2].revents & ZMQ_POLLIN))
 			agent_zap_dispatch(agent);
 		if (n > 0 && (items[1].revents & ZMQ_POLLIN)) {
 			int ret = knl_dispatch(knl);
@@ -501,8 +517,15 @@ control_loop(struct dp *dp, struct knl *knl, struct agent *agent)
 			if (ret < 0)
 				log_warn("netlink: %s", strerror(-ret));
 		}
+		for (i = fpm_first; n > 0 && i < nitems; i++) {
+			if (items[i].revents != 0) {
+				dp_fpm_dispatch(fpm);
+				break;
+			}
+		}
 		if (n > 0 && (items[0].revents & ZMQ_POLLIN))
 			agent_dispatch(agent);
+		dp_fpm_tick(fpm, monotonic_ms());
 		agent_tick(agent, monotonic_ms());
 	}
 	log_info("stopping on signal %d", (int)stop_signal);
@@ -515,6 +538,7 @@ main(int argc, char **argv)
 	struct options opts = {0};
 	struct dp_config *cfg = NULL;
 	struct knl *knl = NULL;
+	struct dp_fpm *fpm = NULL;
 	struct agent *agent = NULL;
 	struct dp dp;
 	char err[1024], runtime_dir[PATH_MAX];
@@ -588,6 +612,19 @@ main(int argc, char **argv)
 		log_err("netlink neighbour watch: %s", strerror(-ret));
 		goto out_teardown;
 	}
+	if (cfg->fpm_enabled) {
+		char a[INET_PREFIX_STRLEN];
+
+		inet_addr_format(&cfg->fpm_addr, a, sizeof(a));
+		ret = dp_fpm_start(&dp, &fpm);
+		if (ret < 0) {
+			log_err("fpm: cannot listen on %s port %u: %s (see 'fpm' in the config)", a,
+				cfg->fpm_port, strerror(-ret));
+			goto out_teardown;
+		}
+		dp.fpm = fpm;
+		log_info("fpm: listening on %s port %u for zebra", a, cfg->fpm_port);
+	}
 	if (agent_open(&dp, &agent, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		goto out_teardown;
@@ -604,11 +641,13 @@ main(int argc, char **argv)
 		 rt_ctl_count(dp.rt, AF_INET6), cfg->agent, cfg->usage[0] ? cfg->usage : "none",
 		 agent_boot_id(agent));
 	fprintf(stderr, "cuco-dataplane: ready\n");
-	control_loop(&dp, knl, agent);
+	control_loop(&dp, knl, fpm, agent);
 	status = EXIT_SUCCESS;
 
 out_teardown:
 	agent_close(agent);
+	dp.fpm = NULL;
+	fpm = dp_fpm_free(fpm);
 	teardown(&dp, knl);
 out_eal:
 	rte_eal_cleanup();

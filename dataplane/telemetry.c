@@ -9,6 +9,7 @@
 #include <rte_telemetry.h>
 
 #include "dataplane/config.h"
+#include "dataplane/fpm.h"
 
 static struct dp *tel_dp;
 
@@ -142,15 +143,69 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* Routes each source holds in @family (a prefix may be held by several). */
+static struct rte_tel_data *
+source_counts(const struct dp *dp, uint8_t family)
+{
+	struct rte_tel_data *d = rte_tel_data_alloc();
+	unsigned s;
+
+	if (d == NULL)
+		return NULL;
+	rte_tel_data_start_dict(d);
+	for (s = 0; s < RT_SRC_MAX; s++)
+		rte_tel_data_add_dict_u64(d, rt_source_name(s),
+					  rt_ctl_count_source(dp->rt, family, s));
+	return d;
+}
+
+/* FPM routes in force in @family by FRR protocol (only those with routes). */
+static struct rte_tel_data *
+protocol_counts(const struct dp *dp, uint8_t family)
+{
+	struct rte_tel_data *d = rte_tel_data_alloc();
+	char buf[32];
+	unsigned p;
+
+	if (d == NULL)
+		return NULL;
+	rte_tel_data_start_dict(d);
+	for (p = 0; p < 256; p++) {
+		unsigned n = dp_fpm_count(dp->fpm, family, (uint8_t)p);
+
+		if (n != 0)
+			rte_tel_data_add_dict_u64(d, fpm_protocol_name((uint8_t)p, buf,
+								       sizeof(buf)), n);
+	}
+	return d;
+}
+
+/* DPDK 22.11 telemetry nests containers one level deep: the dicts sit at the top. */
 static int
 cmd_routes(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	const struct dp *dp = tel_dp;
+	struct rte_tel_data *c[4];
+	static const char *const names[4] = {"sources_ipv4", "sources_ipv6", "protocols_ipv4",
+					     "protocols_ipv6"};
+	unsigned i;
 
+	c[0] = source_counts(dp, AF_INET);
+	c[1] = source_counts(dp, AF_INET6);
+	c[2] = protocol_counts(dp, AF_INET);
+	c[3] = protocol_counts(dp, AF_INET6);
+	if (c[0] == NULL || c[1] == NULL || c[2] == NULL || c[3] == NULL) {
+		for (i = 0; i < 4; i++)
+			rte_tel_data_free(c[i]);
+		return -ENOMEM;
+	}
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "ipv4", rt_ctl_count(dp->rt, AF_INET));
 	rte_tel_data_add_dict_u64(d, "ipv6", rt_ctl_count(dp->rt, AF_INET6));
 	rte_tel_data_add_dict_u64(d, "nexthops", nh_ctl_count(dp->nh));
+	rte_tel_data_add_dict_int(d, "fpm_connected", dp_fpm_connected(dp->fpm));
+	for (i = 0; i < 4; i++)
+		rte_tel_data_add_dict_container(d, names[i], c[i], 0);
 	return 0;
 }
 
@@ -244,7 +299,7 @@ dp_telemetry_init(struct dp *dp)
 			"Counters with drop and punt reasons, all ports. Parameter: port name");
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/cuco/routes", cmd_routes,
-			"Number of routes in force per family and of next hops. No parameters");
+			"Routes in force per family, per source and per FRR protocol; next hops. No parameters");
 	if (ret == 0)
 		ret = rte_telemetry_register_cmd("/cuco/subscribers", cmd_subscribers,
 			"Subscriber and profile counts, unknown traffic. No parameters");

@@ -28,6 +28,7 @@ struct rt_ctl {
 	uint32_t *free_idx;
 	unsigned n_free;
 	unsigned count[2];       /* in force: [0] IPv4, [1] IPv6 */
+	unsigned count_src[2][RT_SRC_MAX]; /* held per source */
 };
 
 static void
@@ -225,6 +226,8 @@ rt_ctl_set(struct rt_ctl *ctl, const struct inet_prefix *pfx, enum rt_source src
 			ctl->count[fam]--;
 		}
 	}
+	if (ret == 0 && (old.nh[src] == 0) != (nh_id == 0))
+		ctl->count_src[fam][src] += nh_id != 0 ? 1u : (unsigned)-1;
 	if (after == 0) {
 		rte_hash_del_key(ctl->rib, &k);
 		ctl->free_idx[ctl->n_free++] = (uint32_t)idx;
@@ -248,4 +251,24 @@ unsigned
 rt_ctl_count(const struct rt_ctl *ctl, uint8_t family)
 {
 	return ctl->count[family == AF_INET ? 0 : 1];
+}
+
+unsigned
+rt_ctl_count_source(const struct rt_ctl *ctl, uint8_t family, enum rt_source src)
+{
+	return src < RT_SRC_MAX ? ctl->count_src[family == AF_INET ? 0 : 1][src] : 0;
+}
+
+const char *
+rt_source_name(enum rt_source src)
+{
+	static const char *const names[RT_SRC_MAX] = {
+		[RT_SRC_LOCAL] = "local",
+		[RT_SRC_STATIC] = "static",
+		[RT_SRC_FPM] = "fpm",
+		[RT_SRC_NEIGH] = "neigh",
+		[RT_SRC_CONNECTED] = "connected",
+	};
+
+	return src < RT_SRC_MAX ? names[src] : "?";
 }

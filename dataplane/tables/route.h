@@ -28,6 +28,7 @@
 enum rt_source {
 	RT_SRC_LOCAL,     /* the appliance's own addresses and broadcasts */
 	RT_SRC_STATIC,    /* from the config file */
+	RT_SRC_FPM,       /* from FRR zebra's FPM feed */
 	RT_SRC_NEIGH,     /* host routes of learned neighbours */
 	RT_SRC_CONNECTED, /* port subnets */
 	RT_SRC_MAX,
@@ -80,5 +81,11 @@ uint32_t rt_ctl_get(const struct rt_ctl *ctl, const struct inet_prefix *pfx, enu
 
 /* Routes in force per family. */
 unsigned rt_ctl_count(const struct rt_ctl *ctl, uint8_t family);
+
+/* Routes @src holds per family, in force or not. */
+unsigned rt_ctl_count_source(const struct rt_ctl *ctl, uint8_t family, enum rt_source src);
+
+/* Name of @src for telemetry: "local", "static", "fpm", "neigh", "connected". */
+const char *rt_source_name(enum rt_source src);
 
 #endif

@@ -59,8 +59,9 @@ def pytest_sessionstart(session):
 def lab(request):
     """A running lab with a fresh prefix, torn down after the module. Fails
     the module's last test if the dataplane died during the module, or did
-    not stop cleanly on SIGTERM. A module may set LAB_OPTIONS, a dict of
-    keyword arguments for cucolab.Lab (e.g. config_extra)."""
+    not stop cleanly on SIGTERM. A module's LAB_OPTIONS (a dict of keyword
+    arguments for cucolab.Lab, e.g. {"frr": True} or config_extra) are passed
+    to cucolab.Lab."""
     if os.geteuid() != 0:
         pytest.skip("integration tests need root (network namespaces)")
     prefix = f"ct{os.getpid()}n{next(_seq)}"

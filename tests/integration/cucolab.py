@@ -12,6 +12,14 @@ collide:
     P-up     uplink side    eth0 203.0.113.2/24 2001:db8:200::2/64
                             routes to the customer prefixes via the appliance
 
+With frr=True (scripts/lab --frr) FRR runs in P-edge (zebra with the FPM
+module feeding the dataplane on 127.0.0.1 port 2620, staticd, bgpd, AS 64500)
+and in P-up (the upstream router, AS 64501, holding 203.0.113.129/25 and
+2001:db8:300::1/48 on its loopback and announcing 203.0.113.128/25 and
+2001:db8:300::/48). They peer over IPv4 and IPv6 through the fast path's slow
+path. Each side's FRR runs from P/frr-edge or P/frr-up (configs, pid files,
+vty sockets, zserv socket, logs; owned by frr): `vtysh --vty_socket DIR`.
+
 State lives in ${CUCO_LAB_DIR:-<repo>/.lab}/P/: the dataplane config, its log
 (dataplane.log, kept after teardown) and state.json (pids and namespaces this
 lab created, so that a later run can remove what a killed run left).
@@ -58,6 +66,16 @@ GW_CUST4, GW_CUST6 = "198.51.100.1", "2001:db8:100::1"
 GW_UP4, GW_UP6 = "203.0.113.1", "2001:db8:200::1"
 
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,30}$")
+
+# FRR (frr=True): the appliance (AS 64500) and the upstream router in P-up
+# (AS 64501) peer over IPv4 and IPv6 through the fast path's slow path. The
+# upstream announces prefixes it holds on its loopback.
+FRR_DIR = Path("/usr/lib/frr")
+FRR_FPM_PORT = 2620
+EDGE_AS, UP_AS = 64500, 64501
+UP_LO4, UP_LO6 = "203.0.113.129/25", "2001:db8:300::1/48"
+UP_NET4, UP_NET6 = "203.0.113.128/25", "2001:db8:300::/48"
+FRR_DAEMONS = ("zebra", "staticd", "bgpd")
 
 
 class LabError(Exception):
@@ -172,12 +190,14 @@ class Lab:
 
     kernel=True builds the same topology but lets the Linux kernel of P-edge
     route between cust0 and up0 instead of the dataplane: a baseline to tell
-    a topology problem from a dataplane problem.
+    a topology problem from a dataplane problem. frr=True adds FRR (see the
+    module's text); fpm_stale_time goes to the dataplane's config.
     """
 
     def __init__(self, prefix, *, workers=1, idle_sleep=20, binary=None,
-                 state_root=None, ready_timeout=30.0, kernel=False, say=None,
-                 memory_mb=DEFAULT_MEMORY_MB, dpctl=None, config_extra=()):
+                 state_root=None, ready_timeout=30.0, kernel=False, frr=False,
+                 fpm_stale_time=2, say=None, memory_mb=DEFAULT_MEMORY_MB, dpctl=None,
+                 config_extra=()):
         if not PREFIX_RE.match(prefix):
             raise ValueError(f"lab prefix {prefix!r}: use [a-z][a-z0-9]*, "
                              "at most 31 characters")
@@ -195,6 +215,9 @@ class Lab:
         self.dir = Path(root) / prefix
         self.ready_timeout = ready_timeout
         self.kernel = kernel
+        self.frr = frr
+        self.fpm_stale_time = int(fpm_stale_time)
+        self.frr_procs = {}  # (side, daemon) -> Popen
         self.say = say or (lambda msg: None)
         self.ns = {"cust": f"{prefix}-cust", "up": f"{prefix}-up",
                    "edge": f"{prefix}-edge"}
@@ -233,6 +256,8 @@ class Lab:
                 self.config_path.write_text(self.config_text())
                 self._start_dataplane()
                 self._wait_ready()
+            if self.frr:
+                self._start_frr()
         except BaseException:
             self.stop()
             raise
@@ -243,6 +268,8 @@ class Lab:
         SIGKILL after 10 s), every process left in its namespaces, the
         namespaces, the DPDK runtime directory. Idempotent. Returns the
         dataplane's exit status (None if it never ran)."""
+        for key in list(self.frr_procs):
+            self.stop_frr_daemon(*key)
         if self.proc is not None and self.exit_status is None:
             self.terminate_dataplane(timeout=10.0)
         for key in ("cust", "up", "edge"):
@@ -378,11 +405,134 @@ class Lab:
         self._sysctl("edge", "net.ipv4.ip_forward=1",
                      "net.ipv6.conf.all.forwarding=1")
 
+    # ------------------------------------------------------------------- FRR
+    def frr_dir(self, side):
+        """Run directory of FRR for side "edge" or "up": configs, pid files,
+        vty sockets, zserv socket and logs, owned by frr."""
+        return self.dir / f"frr-{side}"
+
+    def _frr_configs(self, side):
+        up4, up6 = UP_ADDR4.split("/")[0], UP_ADDR6.split("/")[0]
+        if side == "edge":
+            me, peer_as, router_id, peers = EDGE_AS, UP_AS, GW_UP4, (up4, up6)
+            zebra_extra = [f"fpm address 127.0.0.1 port {FRR_FPM_PORT}"]
+            nets = {"ipv4": [], "ipv6": []}
+        else:
+            me, peer_as, router_id, peers = UP_AS, EDGE_AS, up4, (GW_UP4, GW_UP6)
+            zebra_extra = []
+            nets = {"ipv4": [UP_NET4], "ipv6": [UP_NET6]}
+        bgp = [f"router bgp {me}", f" bgp router-id {router_id}",
+               " no bgp ebgp-requires-policy", " no bgp default ipv4-unicast",
+               " no bgp network import-check", " timers bgp 3 9"]
+        for p in peers:
+            bgp += [f" neighbor {p} remote-as {peer_as}",
+                    f" neighbor {p} timers connect 2",
+                    f" neighbor {p} advertisement-interval 0"]
+        for fam, peer in (("ipv4", peers[0]), ("ipv6", peers[1])):
+            bgp += [f" address-family {fam} unicast", f"  neighbor {peer} activate"]
+            bgp += [f"  network {n}" for n in nets[fam]]
+            bgp += [" exit-address-family"]
+        return {
+            "zebra.conf": "\n".join([f"hostname {self.prefix}-{side}", *zebra_extra, ""]),
+            "staticd.conf": f"hostname {self.prefix}-{side}\n",
+            "bgpd.conf": "\n".join([f"hostname {self.prefix}-{side}", *bgp, ""]),
+        }
+
+    def frr_command(self, side, daemon):
+        d = self.frr_dir(side)
+        cmd = [str(FRR_DIR / daemon)]
+        if daemon == "zebra" and side == "edge":
+            cmd += ["-M", "dplane_fpm_nl"]
+        cmd += ["-f", str(d / f"{daemon}.conf"), "-i", str(d / f"{daemon}.pid"),
+                "-z", str(d / "zserv.api"), "--vty_socket", str(d),
+                "--log", f"file:{d / (daemon + '.log')}", "-u", "frr", "-g", "frr"]
+        return cmd
+
+    def _start_frr(self):
+        if not (FRR_DIR / "zebra").exists():
+            raise LabError(f"no FRR in {FRR_DIR}: install frr (scripts/setup)")
+        # The upstream announces what it holds on its loopback; it answers
+        # ARP only on the interface an address is on, so a withdrawn prefix
+        # really is unreachable from the appliance.
+        self.ip("up", "addr", "add", UP_LO4, "dev", "lo")
+        self.ip("up", "addr", "add", UP_LO6, "dev", "lo")
+        self._sysctl("up", "net.ipv4.conf.all.arp_ignore=1")
+        for side in ("edge", "up"):
+            d = self.frr_dir(side)
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir(parents=True)
+            for name, text in self._frr_configs(side).items():
+                (d / name).write_text(text)
+            shutil.chown(d, "frr", "frr")
+            for f in d.iterdir():
+                shutil.chown(f, "frr", "frr")
+            for daemon in FRR_DAEMONS:
+                self.start_frr_daemon(side, daemon)
+
+    def start_frr_daemon(self, side, daemon, timeout=10.0):
+        """Start one FRR daemon of side "edge" or "up" and wait for its vty
+        socket."""
+        d = self.frr_dir(side)
+        vty = d / f"{daemon}.vty"
+        if vty.exists():
+            vty.unlink()
+        out = open(d / f"{daemon}.out", "ab")
+        try:
+            proc = self.ns_popen(side, self.frr_command(side, daemon),
+                                 stdout=out, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        finally:
+            out.close()
+        self.frr_procs[(side, daemon)] = proc
+        self._pids.append({"pid": proc.pid, "what": f"{daemon} ({side})",
+                           "starttime": _proc_starttime(proc.pid)})
+        self._save_state()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise LabError(f"{daemon} in {self.ns[side]} exited with status "
+                               f"{proc.returncode}; see {d}/{daemon}.log and .out")
+            if vty.exists():
+                return proc
+            time.sleep(0.05)
+        raise LabError(f"{daemon} in {self.ns[side]}: no vty socket {vty} "
+                       f"after {timeout:g} s")
+
+    def stop_frr_daemon(self, side, daemon, sig=signal.SIGTERM):
+        """Stop one FRR daemon (SIGKILL when sig says so, as a crash would)."""
+        proc = self.frr_procs.pop((side, daemon), None)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+    def frr_hints(self):
+        """Lines for scripts/lab's "Try" text when FRR runs."""
+        if not self.frr:
+            return ""
+        return "".join(
+            f"\n  ip netns exec {self.ns[side]} vtysh --vty_socket {self.frr_dir(side)}"
+            f"  # FRR of {what}" for side, what in (("edge", "the appliance"),
+                                                    ("up", "the upstream router")))
+
+    def vtysh(self, side, *commands, check=True, timeout=30):
+        """Run vtysh for side "edge" or "up" with -c for each command."""
+        args = ["vtysh", "--vty_socket", str(self.frr_dir(side))]
+        for c in commands:
+            args += ["-c", c]
+        return self.ns_run(side, args, check=check, timeout=timeout)
+
     # ------------------------------------------------------------- dataplane
     def config_text(self):
         lines = [f"# cuco-dataplane config of lab {self.prefix} (written by cucolab)",
                  f"workers {self.workers}",
-                 f"idle-sleep {self.idle_sleep}", *self.config_extra, ""]
+                 f"idle-sleep {self.idle_sleep}",
+                 f"fpm 127.0.0.1 {FRR_FPM_PORT}",
+                 f"fpm-stale-time {self.fpm_stale_time}", *self.config_extra, ""]
         for port, dev, role, addrs, _peer in PORTS:
             lines.append(f"port {port} {{")
             lines.append(f"    device {dev}")
@@ -634,7 +784,7 @@ def _raise_stop(signum, frame):
 
 def _cmd_run(args):
     lab = Lab(args.prefix, workers=args.workers, kernel=args.kernel,
-              idle_sleep=args.idle_sleep, say=_stderr)
+              idle_sleep=args.idle_sleep, frr=args.frr, say=_stderr)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
     status = 0
@@ -651,7 +801,7 @@ Try (as root, in another terminal):
   ip netns exec {lab.ns_cust} ping -c3 2001:db8:200::2
   ip netns exec {lab.ns_up} iperf3 -s -D; ip netns exec {lab.ns_cust} iperf3 -c 203.0.113.2 -t 5
   echo /cuco/stats | dpdk-telemetry.py -f {lab.file_prefix}
-  ip netns exec {lab.ns_edge} {lab.dpctl_path} hello
+  ip netns exec {lab.ns_edge} {lab.dpctl_path} hello{lab.frr_hints()}
 
 Ctrl-C stops the lab and removes what it created (logs stay in {lab.dir}).""",
               flush=True)
@@ -689,6 +839,9 @@ def main(argv=None):
     r.add_argument("--idle-sleep", type=int, default=20)
     r.add_argument("--kernel", action="store_true",
                    help="let the Linux kernel route in P-edge (no dataplane)")
+    r.add_argument("--frr", action="store_true",
+                   help="run FRR (zebra with FPM, staticd, bgpd) in P-edge and "
+                        "an upstream BGP router in P-up")
     c = sub.add_parser("cleanup", help="remove what an earlier lab left")
     c.add_argument("--prefix", default="cuco")
     args = ap.parse_args(argv)

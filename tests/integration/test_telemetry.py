@@ -67,6 +67,25 @@ def test_commands_listed(lab):
     assert "/cuco/ports" in cmds and "/cuco/stats" in cmds
 
 
+def test_routes(lab):
+    """/cuco/routes: routes per family, per source and per FRR protocol. The
+    lab's config gives each port an IPv4 and an IPv6 address: a local route
+    each (plus the IPv4 subnet broadcasts) and a connected one each."""
+    r = lab.telemetry("/cuco/routes")
+    nports = len(cucolab.PORTS)
+    assert r["sources_ipv4"]["local"] == 2 * nports, r
+    assert r["sources_ipv4"]["connected"] == nports, r
+    assert r["sources_ipv6"]["local"] == nports, r
+    assert r["sources_ipv6"]["connected"] == nports, r
+    for fam in ("ipv4", "ipv6"):
+        assert set(r[f"sources_{fam}"]) == {"local", "static", "fpm", "neigh",
+                                            "connected"}, r
+        assert r[fam] >= r[f"sources_{fam}"]["local"] + nports, r
+    if not lab.frr:
+        assert r["fpm_connected"] == 0, r
+        assert r["protocols_ipv4"] == {} and r["protocols_ipv6"] == {}, r
+
+
 def _check_stats(s):
     for key in COUNTERS:
         assert isinstance(s[key], int) and s[key] >= 0, (key, s.get(key))
@@ -255,3 +274,4 @@ def test_sigterm_stops_cleanly(lab):
     links = json.loads(lab.ns_run("edge", ["ip", "-j", "link"], check=True).stdout)
     taps = [link["ifname"] for link in links if link["ifname"].startswith("tap-")]
     assert not taps, f"taps left after the dataplane stopped: {taps}"
+
