@@ -5,14 +5,17 @@
     telemetry.py query   PREFIX CMD       print the answer to CMD as JSON
     telemetry.py mac     PREFIX PORT      MAC of a cuco-dataplane port
     telemetry.py flowing PREFIX TIMEOUT   until cuco-dataplane forwards
-    telemetry.py rate    PREFIX SECONDS [--cuco]
+    telemetry.py rate    PREFIX SECONDS [--cuco] [--port N]
+    telemetry.py portid  PREFIX DEVICE    ethdev port id of a DPDK device
+    telemetry.py heap    PREFIX           DPDK heap of socket 0, as assignments
 
 PREFIX is the EAL --file-prefix; the socket is
 /var/run/dpdk/PREFIX/dpdk_telemetry.v2 (SOCK_SEQPACKET, rte_telemetry v2).
 
-'rate' reads /ethdev/stats,0 (and with --cuco also /cuco/stats) twice,
-SECONDS apart, and prints shell assignments: the packet rate out of port 0
-(opackets) and into it (ipackets) in packets per second, and with --cuco the
+'rate' reads /ethdev/stats,N (port N, default 0; and with --cuco also
+/cuco/stats) twice, SECONDS apart, and prints shell assignments: the packet
+rate out of port N (opackets) and into it (ipackets) in packets per second,
+and with --cuco the
 dataplane's own counters over the same window (rx, forwarded, tx, punted,
 dropped, from_kernel, and every drop and punt reason that moved). Each
 sample's time is the midpoint of its request and answer.
@@ -90,9 +93,9 @@ def flowing(prefix, timeout):
                          f"(last /cuco/stats: {json.dumps(prev)})")
 
 
-def rate(prefix, seconds, cuco):
+def rate(prefix, seconds, cuco, port=0):
     def sample():
-        t, eth = timed(prefix, "/ethdev/stats,0")
+        t, eth = timed(prefix, f"/ethdev/stats,{port}")
         c = query(prefix, "/cuco/stats") if cuco else None
         return t, eth, c
 
@@ -140,8 +143,23 @@ def main(argv):
             return 0
         if len(argv) == 3 and argv[0] == "flowing":
             return flowing(argv[1], float(argv[2]))
-        if len(argv) in (3, 4) and argv[0] == "rate" and argv[3:] in ([], ["--cuco"]):
-            return rate(argv[1], float(argv[2]), len(argv) == 4)
+        if len(argv) >= 3 and argv[0] == "rate":
+            opts, port = argv[3:], 0
+            if opts[-2:-1] == ["--port"]:
+                port, opts = int(opts[-1]), opts[:-2]
+            if opts in ([], ["--cuco"]):
+                return rate(argv[1], float(argv[2]), opts == ["--cuco"], port)
+        if len(argv) == 3 and argv[0] == "portid":
+            for pid in query(argv[1], "/ethdev/list", want=list):
+                if query(argv[1], f"/ethdev/info,{pid}")["name"] == argv[2]:
+                    print(pid)
+                    return 0
+            raise TelemetryError(f"no ethdev named {argv[2]}")
+        if len(argv) == 2 and argv[0] == "heap":
+            h = query(argv[1], "/eal/heap_info,0")
+            for k in ("Heap_size", "Alloc_size", "Free_size", "Alloc_count"):
+                print(f"{k.lower()}={h[k]}")
+            return 0
     except TelemetryError as e:
         print(f"telemetry: {e}", file=sys.stderr)
         return 1
