@@ -395,9 +395,17 @@ handle_changes(struct agent *a, const struct dpp_request *r)
 	for (i = 0; i < r->n_changes; i++) {
 		sub[0] = '\0';
 		if (apply_change(a, &r->changes[i], sub, sizeof(sub), reason, sizeof(reason)) < 0) {
+			const char *why = reason;
+			size_t n = strspn(reason, "abcdefghijklmnopqrstuvwxyz_.[]0123456789");
+
 			sub_ctl_abort(ctl);
+			/* The tables name the member at fault as "member: reason": use it. */
+			if (n > 0 && n < sizeof(sub) && reason[n] == ':' && reason[n + 1] == ' ') {
+				snprintf(sub, sizeof(sub), "%.*s", (int)n, reason);
+				why = reason + n + 2;
+			}
 			snprintf(field, sizeof(field), "changes[%zu].%s", i, sub);
-			return reply_error(r->seq, field, reason);
+			return reply_error(r->seq, field, why);
 		}
 	}
 	a->final = a->pub != NULL ? json_array() : NULL;

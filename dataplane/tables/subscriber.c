@@ -765,7 +765,8 @@ sub_ctl_walled_set(struct sub_ctl *ctl, const struct inet_prefix *allow, unsigne
 		return -ENOMEM;
 	}
 	memset(ctl->walled, 0, sizeof(ctl->walled));
-	memcpy(ctl->walled, allow, n * sizeof(*allow));
+	if (n > 0) /* an empty list may come as NULL */
+		memcpy(ctl->walled, allow, n * sizeof(*allow));
 	ctl->n_walled = n;
 	return 0;
 }
