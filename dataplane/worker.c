@@ -115,8 +115,8 @@ shape_pkt(struct dp_worker *w, struct rte_mbuf *m, const struct sub_set *s, uint
  */
 static inline enum dp_drop_reason
 enforce(struct dp_worker *w, struct rte_mbuf *m, uint8_t *frame, const struct pkt_meta *meta,
-	const struct sub_l4 *l4, uint32_t l3_len, unsigned in, unsigned out, bool can_shape,
-	bool *ret_shaped)
+	const struct sub_l4 *l4, uint32_t l3_len, unsigned in, unsigned out, uint64_t nh,
+	bool can_shape, bool *ret_shaped)
 {
 	const struct dp *dp = w->dp;
 	const struct sub_tables *t = dp->subt;
@@ -129,14 +129,19 @@ enforce(struct dp_worker *w, struct rte_mbuf *m, uint8_t *frame, const struct pk
 
 	if (dp->ports[in].role == DP_ROLE_ACCESS) {
 		r = sub_enforce_dir(t, s, w->index, frame, meta, l4, l3_len, SUB_UP, (uint8_t)in,
-				    dp->ports[in].unknown_drop, now, false, NULL);
+				    dp->ports[in].unknown_drop, now, false, NULL, NULL);
 		if (r != SUB_DROP_MAX)
 			return sub_to_drop[r];
 	}
 	if (dp->ports[out].role == DP_ROLE_ACCESS) {
+		struct rte_ether_addr mac;
+
+		if (nh_word_resolved(nh))
+			nh_word_mac(nh, &mac);
 		r = sub_enforce_dir(t, s, w->index, frame, meta, l4, l3_len, SUB_DOWN, (uint8_t)out,
 				    dp->ports[out].unknown_drop, now,
-				    can_shape && w->shaper[out].sched != NULL, &slot);
+				    can_shape && w->shaper[out].sched != NULL, &slot,
+				    nh_word_resolved(nh) ? mac.addr_bytes : NULL);
 		if (r == SUB_SHAPE)
 			return shape_pkt(w, m, s, slot, out, l3_len, ret_shaped);
 		if (r != SUB_DROP_MAX)
@@ -231,7 +236,7 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 
 		if (dp->has_access) {
 			sub_l4_fill(&l4, frame, &meta, l3_len);
-			r = enforce(w, m, frame, &meta, &l4, l3_len, in, out, true, &shaped);
+			r = enforce(w, m, frame, &meta, &l4, l3_len, in, out, nh, true, &shaped);
 			if (unlikely(r != DP_DROP_NONE))
 				goto drop;
 			if (shaped)
@@ -249,8 +254,8 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in)
 		 */
 		if (verdict_arg(v) == DP_PUNT_UNRESOLVED && dp->has_access) {
 			sub_l4_fill(&l4, frame, &meta, l3_len);
-			r = enforce(w, m, frame, &meta, &l4, l3_len, in, nh_word_port(nh), false,
-				    NULL);
+			r = enforce(w, m, frame, &meta, &l4, l3_len, in, nh_word_port(nh), nh,
+				    false, NULL);
 			if (unlikely(r != DP_DROP_NONE))
 				goto drop;
 		}

@@ -13,7 +13,8 @@
  * to. From the subscriber (upstream): the access line first — the VLAN pair
  * or single VLAN on its port — then the source MAC, then the source address
  * by longest prefix. Towards the subscriber (downstream): the destination
- * address by longest prefix. SUB_SLOT_UNKNOWN when nothing matches.
+ * address by longest prefix, then the next hop's MAC (the subscriber's own
+ * when it is on the access line). SUB_SLOT_UNKNOWN when nothing matches.
  */
 
 static inline uint32_t
@@ -76,15 +77,26 @@ sub_classify_up(const struct sub_set *s, const uint8_t *frame, const struct pkt_
 	return sub_ip_lookup(s, meta->ethertype, ((const struct rte_ipv6_hdr *)l3)->src_addr);
 }
 
+/* @dst_mac: the next hop's MAC when resolved, else NULL. */
 static inline uint32_t
-sub_classify_down(const struct sub_set *s, const uint8_t *frame, const struct pkt_meta *meta)
+sub_classify_down(const struct sub_set *s, const uint8_t *frame, const struct pkt_meta *meta,
+		  const uint8_t *dst_mac)
 {
 	const uint8_t *l3 = frame + meta->l3_off;
+	uint32_t slot;
 
 	if (meta->ethertype == RTE_ETHER_TYPE_IPV4)
-		return sub_ip_lookup(s, meta->ethertype,
+		slot = sub_ip_lookup(s, meta->ethertype,
 				     (const uint8_t *)&((const struct rte_ipv4_hdr *)l3)->dst_addr);
-	return sub_ip_lookup(s, meta->ethertype, ((const struct rte_ipv6_hdr *)l3)->dst_addr);
+	else
+		slot = sub_ip_lookup(s, meta->ethertype, ((const struct rte_ipv6_hdr *)l3)->dst_addr);
+	if (slot == SUB_SLOT_UNKNOWN && unlikely(s->n_mac != 0) && dst_mac != NULL) {
+		struct sub_l2_key k = {.kind = SUB_L2_MAC};
+
+		memcpy(k.mac, dst_mac, 6);
+		slot = sub_l2_lookup(s, &k);
+	}
+	return slot;
 }
 
 #endif

@@ -87,7 +87,7 @@ static enum sub_drop_reason
 run(struct fixture *f, struct frame *fr, enum sub_dir dir, uint64_t now)
 {
 	return sub_enforce_dir(f->t, sub_active_set(f->t), 0, fr->b, &fr->meta, &fr->l4, fr->len,
-			       dir, 0, false, now, false, NULL);
+			       dir, 0, false, now, false, NULL, NULL);
 }
 
 static struct sub_meter_params
@@ -315,6 +315,67 @@ test_remark_and_delete(void **state)
 	assert_int_equal(c[SUB_UP].fwd_packets, 0); /* and is no longer matched */
 }
 
+static void
+test_l2_classification(void **state)
+{
+	struct fixture *f = *state;
+	struct sub_meter_params p[2] = {{.mode = SUB_METER_NONE}, {.mode = SUB_METER_NONE}};
+	struct sub_l2_key vlan = {.kind = SUB_L2_VLAN, .port = 0, .outer = 100, .inner = 200};
+	struct sub_l2_key single = {.kind = SUB_L2_VLAN, .port = 0, .outer = 300};
+	struct sub_l2_key mac = {.kind = SUB_L2_MAC, .mac = {0x02, 0, 0, 0, 0, 0x33}};
+	struct sub_match mv = {.l2 = &vlan, .n_l2 = 1}, ms = {.l2 = &single, .n_l2 = 1},
+			 mm = {.l2 = &mac, .n_l2 = 1};
+	struct sub_info iv, is, im;
+	const struct sub_set *s;
+	struct frame fr;
+	char err[256];
+
+	sub_ctl_begin(f->ctl);
+	assert_int_equal(sub_ctl_profile_upsert(f->ctl, "open", p, err, sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_upsert(f->ctl, "qinq", "open", SUB_ACTIVE, &mv, err,
+					    sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_upsert(f->ctl, "dot1q", "open", SUB_ACTIVE, &ms, err,
+					    sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_upsert(f->ctl, "mac", "open", SUB_ACTIVE, &mm, err,
+					    sizeof(err)), 0);
+	assert_int_equal(sub_ctl_commit(f->ctl, err, sizeof(err)), 0);
+	assert_int_equal(sub_ctl_find(f->ctl, "qinq", &iv), 0);
+	assert_int_equal(sub_ctl_find(f->ctl, "dot1q", &is), 0);
+	assert_int_equal(sub_ctl_find(f->ctl, "mac", &im), 0);
+	s = sub_active_set(f->t);
+
+	/* the S-VLAN/C-VLAN pair on its port; priority bits do not matter */
+	mk4(&fr, "192.0.2.1", "203.0.113.2", 80, 100);
+	fr.meta.n_vlans = 2;
+	fr.meta.vlan_tci[0] = 100;
+	fr.meta.vlan_tci[1] = 0xe000 | 200;
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), iv.slot);
+	/* the same pair on another port is somebody else */
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 1), SUB_SLOT_UNKNOWN);
+	/* a single tag matches a single-tag subscriber, also when a C-VLAN follows */
+	fr.meta.vlan_tci[0] = 300;
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), is.slot);
+	fr.meta.n_vlans = 1;
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), is.slot);
+	/* the source MAC, untagged */
+	fr.meta.n_vlans = 0;
+	memcpy(fr.b + 6, mac.mac, 6);
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), im.slot);
+	/* downstream: no prefix matches, the next hop's MAC does */
+	mk4(&fr, "203.0.113.2", "192.0.2.1", 80, 100);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, mac.mac), im.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, NULL), SUB_SLOT_UNKNOWN);
+
+	sub_ctl_begin(f->ctl);
+	assert_int_equal(sub_ctl_sub_delete(f->ctl, "qinq", err, sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_delete(f->ctl, "dot1q", err, sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_delete(f->ctl, "mac", err, sizeof(err)), 0);
+	assert_int_equal(sub_ctl_commit(f->ctl, err, sizeof(err)), 0);
+	s = sub_active_set(f->t);
+	assert_int_equal(s->n_vlan, 0);
+	assert_int_equal(s->n_mac, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -325,6 +386,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_classify_and_meter),
 		cmocka_unit_test(test_availability),
 		cmocka_unit_test(test_remark_and_delete),
+		cmocka_unit_test(test_l2_classification),
 	};
 	int ret;
 
