@@ -321,7 +321,14 @@ meter_config(const struct sub_meter_params *p, struct sub_meter_profile *out, co
 		}
 		out->shape = 1;
 		out->shape_rate = p->cir / 8;
-		out->shape_size = p->cbs;
+		/*
+		 * A shaper's bucket only smooths: the queue absorbs bursts. A
+		 * policer-sized CBS would let TCP overrun the queue after every
+		 * idle spell, so keep it within 10 ms of the rate, two frames at least.
+		 */
+		out->shape_size = p->cbs < out->shape_rate / 100 ? p->cbs : out->shape_rate / 100;
+		if (out->shape_size < 3000)
+			out->shape_size = 3000;
 	}
 	for (c = 0; c < SUB_COLOURS; c++) {
 		if (p->action[c] > SUB_ACT_DROP || p->dscp[c] > 63) {

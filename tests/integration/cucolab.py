@@ -197,7 +197,7 @@ class Lab:
     def __init__(self, prefix, *, workers=1, idle_sleep=20, binary=None,
                  state_root=None, ready_timeout=30.0, kernel=False, frr=False,
                  fpm_stale_time=2, say=None, memory_mb=DEFAULT_MEMORY_MB, dpctl=None,
-                 config_extra=()):
+                 config_extra=(), port_extra=None):
         if not PREFIX_RE.match(prefix):
             raise ValueError(f"lab prefix {prefix!r}: use [a-z][a-z0-9]*, "
                              "at most 31 characters")
@@ -209,6 +209,8 @@ class Lab:
         self.memory_mb = int(memory_mb)
         # top-level config lines added after the defaults (e.g. "usage-interval 1000")
         self.config_extra = tuple(config_extra)
+        # extra lines inside a port's block, e.g. {"cust0": ["shape 1G"]}
+        self.port_extra = {k: tuple(v) for k, v in (port_extra or {}).items()}
         self.dpctl_path = Path(dpctl or os.environ.get("CUCO_DPCTL")
                                or self._dpctl_beside_binary())
         root = state_root or os.environ.get("CUCO_LAB_DIR") or REPO / ".lab"
@@ -538,6 +540,7 @@ class Lab:
             lines.append(f"    device {dev}")
             lines.append(f"    role {role}")
             lines += [f"    address {a}" for a in addrs]
+            lines += [f"    {extra}" for extra in self.port_extra.get(port, ())]
             lines += ["}", ""]
         return "\n".join(lines)
 
