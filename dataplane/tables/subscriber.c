@@ -136,13 +136,14 @@ static struct sub_set *
 set_create(struct sub_ctl *ctl, unsigned which)
 {
 	uint32_t max = ctl->t.max_slots;
+	/* Host addresses are in the hash: the LPMs hold the shorter prefixes. */
 	struct rte_lpm_config c4 = {
-		.max_rules = max * 2,
-		.number_tbl8s = max / 4 < 256 ? 256 : max / 4,
+		.max_rules = max,
+		.number_tbl8s = max / 16 < 256 ? 256 : max / 16,
 	};
 	struct rte_lpm6_config c6 = {
-		.max_rules = max * 2,
-		.number_tbl8s = max < 1024 ? 1024 : max,
+		.max_rules = max,
+		.number_tbl8s = max / 4 < 1024 ? 1024 : max / 4,
 	};
 	char name[RTE_HASH_NAMESIZE];
 	struct sub_set *s;
@@ -156,11 +157,14 @@ set_create(struct sub_ctl *ctl, unsigned which)
 	s->lpm6 = rte_lpm6_create(name, SOCKET_ID_ANY, &c6);
 	snprintf(name, sizeof(name), "l2%c", 'a' + which);
 	s->l2 = make_hash(name, ctl->instance, max * 2, sizeof(struct sub_l2_key));
+	snprintf(name, sizeof(name), "ho%c", 'a' + which);
+	s->host = make_hash(name, ctl->instance, max * 2, sizeof(struct sub_host_key));
 	s->slots = rte_zmalloc("cuco_subslots", sizeof(*s->slots) * max, RTE_CACHE_LINE_SIZE);
 	s->profiles = rte_zmalloc("cuco_subprof", sizeof(*s->profiles) * SUB_MAX_PROFILES,
 				  RTE_CACHE_LINE_SIZE);
-	if (s->lpm4 == NULL || s->lpm6 == NULL || s->l2 == NULL || s->slots == NULL ||
-	    s->profiles == NULL) {
+	if (s->lpm4 == NULL || s->lpm6 == NULL || s->l2 == NULL || s->host == NULL ||
+	    s->slots == NULL || s->profiles == NULL) {
+		rte_hash_free(s->host);
 		rte_lpm_free(s->lpm4);
 		rte_lpm6_free(s->lpm6);
 		rte_hash_free(s->l2);
@@ -180,9 +184,80 @@ set_free(struct sub_set *s)
 	rte_lpm_free(s->lpm4);
 	rte_lpm6_free(s->lpm6);
 	rte_hash_free(s->l2);
+	rte_hash_free(s->host);
 	rte_free(s->slots);
 	rte_free(s->profiles);
 	rte_free(s);
+}
+
+static bool
+is_host(const struct inet_prefix *p)
+{
+	return p->len == inet_family_bits(p->addr.family);
+}
+
+static void
+host_key(struct sub_host_key *k, const struct inet_prefix *p)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = p->addr.family;
+	memcpy(k->addr, p->addr.family == AF_INET ? (const void *)&p->addr.v4 : (const void *)&p->addr.v6,
+	       p->addr.family == AF_INET ? 4 : 16);
+}
+
+/* Remove prefix @p from @s. Host addresses leave the hash, others the LPM. */
+static void
+set_del_prefix(struct sub_set *s, const struct inet_prefix *p)
+{
+	if (is_host(p)) {
+		struct sub_host_key k;
+
+		host_key(&k, p);
+		if (rte_hash_del_key(s->host, &k) >= 0)
+			s->n_host--;
+	} else if (p->addr.family == AF_INET) {
+		if (rte_lpm_delete(s->lpm4, rte_be_to_cpu_32(p->addr.v4.s_addr), p->len) == 0)
+			s->n_pfx4--;
+	} else if (rte_lpm6_delete(s->lpm6, p->addr.v6.s6_addr, p->len) == 0) {
+		s->n_pfx6--;
+	}
+}
+
+/* Map prefix @p to @slot in @s (replacing any mapping). Returns 0 or -ENOSPC. */
+static int
+set_add_prefix(struct sub_set *s, const struct inet_prefix *p, uint32_t slot)
+{
+	void *data;
+	int ret;
+
+	if (is_host(p)) {
+		struct sub_host_key k;
+		bool existed;
+
+		host_key(&k, p);
+		existed = rte_hash_lookup_data(s->host, &k, &data) >= 0;
+		if (rte_hash_add_key_data(s->host, &k, (void *)(uintptr_t)slot) < 0)
+			return -ENOSPC;
+		s->n_host += !existed;
+		return 0;
+	}
+	if (p->addr.family == AF_INET) {
+		uint32_t ip = rte_be_to_cpu_32(p->addr.v4.s_addr), old;
+		bool existed = rte_lpm_is_rule_present(s->lpm4, ip, p->len, &old) == 1;
+
+		ret = rte_lpm_add(s->lpm4, ip, p->len, slot);
+		if (ret == 0)
+			s->n_pfx4 += !existed;
+	} else {
+		uint32_t old;
+		bool existed = rte_lpm6_is_rule_present(s->lpm6, p->addr.v6.s6_addr, p->len,
+							 &old) == 1;
+
+		ret = rte_lpm6_add(s->lpm6, p->addr.v6.s6_addr, p->len, slot);
+		if (ret == 0)
+			s->n_pfx6 += !existed;
+	}
+	return ret < 0 ? -ENOSPC : 0;
 }
 
 int
@@ -828,14 +903,8 @@ set_apply_sub(struct sub_set *s, const struct sub_entry *from, const struct sub_
 	int ret;
 
 	if (from != NULL) {
-		for (i = 0; i < from->match.n_prefixes; i++) {
-			const struct inet_prefix *p = &from->match.prefixes[i];
-
-			if (p->addr.family == AF_INET)
-				rte_lpm_delete(s->lpm4, rte_be_to_cpu_32(p->addr.v4.s_addr), p->len);
-			else
-				rte_lpm6_delete(s->lpm6, p->addr.v6.s6_addr, p->len);
-		}
+		for (i = 0; i < from->match.n_prefixes; i++)
+			set_del_prefix(s, &from->match.prefixes[i]);
 		for (i = 0; i < from->match.n_l2; i++) {
 			if (rte_hash_del_key(s->l2, &from->match.l2[i]) >= 0) {
 				if (from->match.l2[i].kind == SUB_L2_MAC)
@@ -850,12 +919,7 @@ set_apply_sub(struct sub_set *s, const struct sub_entry *from, const struct sub_
 		return 0;
 	}
 	for (i = 0; i < to->match.n_prefixes; i++) {
-		const struct inet_prefix *p = &to->match.prefixes[i];
-
-		if (p->addr.family == AF_INET)
-			ret = rte_lpm_add(s->lpm4, rte_be_to_cpu_32(p->addr.v4.s_addr), p->len, slot);
-		else
-			ret = rte_lpm6_add(s->lpm6, p->addr.v6.s6_addr, p->len, slot);
+		ret = set_add_prefix(s, &to->match.prefixes[i], slot);
 		if (ret < 0)
 			return ret;
 	}

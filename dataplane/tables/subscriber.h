@@ -118,8 +118,23 @@ struct sub_l2_key {
 #define SUB_L2_VLAN 1
 #define SUB_L2_MAC 2
 
+/* Key of the host-address hash: a subscriber's /32 or /128. */
+struct sub_host_key {
+	uint8_t family;
+	uint8_t pad[3];
+	uint8_t addr[16];
+};
+
 /* One table set: read by workers, written only while not published. */
 struct sub_set {
+	/*
+	 * Host addresses (/32, /128: most subscribers) go in an exact-match
+	 * hash: rte_lpm scans every rule of a depth to add one, which makes a
+	 * million /32s quadratic. Shorter prefixes go in the LPM tables.
+	 */
+	struct rte_hash *host;  /* struct sub_host_key -> slot */
+	uint32_t n_host;
+	uint32_t n_pfx4, n_pfx6; /* prefixes in lpm4, lpm6: skip lookups when 0 */
 	struct rte_lpm *lpm4;  /* prefix -> slot */
 	struct rte_lpm6 *lpm6;
 	struct rte_hash *l2;   /* struct sub_l2_key -> slot */
