@@ -50,6 +50,7 @@ DEFAULT_DPCTL = REPO / "build" / DPCTL_IN_BUILD
 # subscriber tables at their default sizes
 DEFAULT_MEMORY_MB = 1024
 DPDK_RUNTIME = Path("/var/run/dpdk")
+FRR_RUN_ROOT = Path("/run/cuco-lab")
 READY_LINE = "cuco-dataplane: ready"
 
 # The topology. Addresses are documentation prefixes only.
@@ -281,6 +282,7 @@ class Lab:
                     kill_pid(pid, timeout=3.0)
                 run(["ip", "netns", "delete", name], check=False)
         self._remove_runtime_dir()
+        self._remove_frr_dirs(keep_logs=True)
         self._created = []
         self._pids = []
         if self.state_path.exists():
@@ -340,6 +342,9 @@ class Lab:
         if rt.exists():
             self.say(f"lab {self.prefix}: removing leftover {rt}")
             self._remove_runtime_dir()
+        if self.frr_run_root().exists():
+            self.say(f"lab {self.prefix}: removing leftover {self.frr_run_root()}")
+            self._remove_frr_dirs(keep_logs=False)
         if self.state_path.exists():
             self.state_path.unlink()
 
@@ -408,10 +413,24 @@ class Lab:
                      "net.ipv6.conf.all.forwarding=1")
 
     # ------------------------------------------------------------------- FRR
+    def frr_run_root(self):
+        """Where this lab's FRR runs. Not under the repository: FRR drops to
+        user frr, which must reach its files, and a checkout may live below a
+        directory only root can enter (a fresh clone in a 0700 temp dir)."""
+        return FRR_RUN_ROOT / self.prefix
+
     def frr_dir(self, side):
         """Run directory of FRR for side "edge" or "up": configs, pid files,
-        vty sockets, zserv socket and logs, owned by frr."""
-        return self.dir / f"frr-{side}"
+        vty sockets, zserv socket and logs, owned by frr. The logs are copied
+        to the lab's state directory at teardown."""
+        return self.frr_run_root() / f"frr-{side}"
+
+    def _remove_frr_dirs(self, keep_logs):
+        root = self.frr_run_root()
+        if keep_logs and root.exists() and self.dir.exists():
+            for log in root.glob("frr-*/*.log"):
+                shutil.copy(log, self.dir / f"{log.parent.name}-{log.name}")
+        shutil.rmtree(root, ignore_errors=True)
 
     def _frr_configs(self, side):
         up4, up6 = UP_ADDR4.split("/")[0], UP_ADDR6.split("/")[0]
@@ -463,6 +482,8 @@ class Lab:
             d = self.frr_dir(side)
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir(parents=True)
+            for p in (FRR_RUN_ROOT, self.frr_run_root()):
+                p.chmod(0o755)
             for name, text in self._frr_configs(side).items():
                 (d / name).write_text(text)
             shutil.chown(d, "frr", "frr")
