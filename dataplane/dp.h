@@ -85,6 +85,7 @@ struct dp_worker {
 	struct dp_punt_bucket bucket[DP_MAX_PORTS];
 	struct dp_shaper shaper[DP_MAX_PORTS]; /* access ports with 'shape': sched != NULL */
 	struct dp_txbuf shaped[DP_MAX_PORTS];  /* to a port's shaper */
+	const struct sub_set *pre_set;         /* the set sub_preclassify() used */
 	uint64_t punt_rate;  /* packets/s this worker may punt per port */
 	uint64_t punt_burst;
 	struct dp_port_stats stats[DP_MAX_PORTS];

@@ -17,13 +17,15 @@
  * Returns SUB_DROP_MAX to forward, the reason to drop, or, when @can_shape
  * and the profile shapes this direction, SUB_SHAPE with the slot in
  * @ret_slot: the caller queues and counts it. @dst_mac is the next hop's
- * MAC (downstream classification by MAC), or NULL.
+ * MAC (downstream classification by MAC), or NULL. @preslot is the slot a
+ * burst-wide lookup already found in @s, or -1.
  */
 static inline enum sub_drop_reason
 sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned worker,
 		uint8_t *frame, const struct pkt_meta *meta, const struct sub_l4 *l4,
 		uint32_t len, enum sub_dir dir, uint8_t access_port, bool unknown_drop,
-		uint64_t now, bool can_shape, uint32_t *ret_slot, const uint8_t *dst_mac)
+		uint64_t now, bool can_shape, uint32_t *ret_slot, const uint8_t *dst_mac,
+		int32_t preslot)
 {
 	uint32_t slot = SUB_SLOT_UNKNOWN;
 	struct sub_counters *c;
@@ -32,7 +34,9 @@ sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned wo
 	const struct sub_slot *ss;
 	const struct sub_meter_profile *mp;
 
-	if (s != NULL)
+	if (preslot >= 0)
+		slot = (uint32_t)preslot; /* sub_preclassify() found it in this very set */
+	else if (s != NULL)
 		slot = dir == SUB_UP ? sub_classify_up(s, frame, meta, access_port)
 				     : sub_classify_down(s, frame, meta, dst_mac);
 	c = &t->counters[worker][slot * SUB_DIRS + dir];

@@ -87,7 +87,7 @@ static enum sub_drop_reason
 run(struct fixture *f, struct frame *fr, enum sub_dir dir, uint64_t now)
 {
 	return sub_enforce_dir(f->t, sub_active_set(f->t), 0, fr->b, &fr->meta, &fr->l4, fr->len,
-			       dir, 0, false, now, false, NULL, NULL);
+			       dir, 0, false, now, false, NULL, NULL, -1);
 }
 
 static struct sub_meter_params
