@@ -260,6 +260,18 @@ set_add_prefix(struct sub_set *s, const struct inet_prefix *p, uint32_t slot)
 	return ret < 0 ? -ENOSPC : 0;
 }
 
+/* Zeroed memory on cache-line boundaries (the structs in it are line sized). */
+static void *
+zalloc_lines(size_t size)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, RTE_CACHE_LINE_SIZE, size) != 0)
+		return NULL;
+	memset(p, 0, size);
+	return p;
+}
+
 int
 sub_ctl_create(uint32_t max_slots, unsigned n_workers, struct rte_rcu_qsbr *qsv,
 	       struct sub_ctl **ret_ctl)
@@ -283,14 +295,15 @@ sub_ctl_create(uint32_t max_slots, unsigned n_workers, struct rte_rcu_qsbr *qsv,
 	ctl->entries = calloc(max_slots, sizeof(*ctl->entries));
 	ctl->free_slots = calloc(max_slots, sizeof(*ctl->free_slots));
 	/* Shared with workers, but plain memory: no need for DPDK's. */
-	ctl->t.meters = calloc((size_t)max_slots * SUB_DIRS, sizeof(*ctl->t.meters));
+	ctl->t.meters = zalloc_lines((size_t)max_slots * SUB_DIRS * sizeof(*ctl->t.meters));
 	ctl->t.counters = calloc(n_workers, sizeof(*ctl->t.counters));
 	if (ctl->by_id == NULL || ctl->own_pfx == NULL || ctl->own_l2 == NULL ||
 	    ctl->entries == NULL || ctl->free_slots == NULL || ctl->t.meters == NULL ||
 	    ctl->t.counters == NULL)
 		goto out_free;
 	for (i = 0; i < n_workers; i++) {
-		ctl->t.counters[i] = calloc((size_t)max_slots * SUB_DIRS, sizeof(struct sub_counters));
+		ctl->t.counters[i] = zalloc_lines((size_t)max_slots * SUB_DIRS *
+						   sizeof(struct sub_counters));
 		if (ctl->t.counters[i] == NULL)
 			goto out_free;
 	}

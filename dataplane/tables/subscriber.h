@@ -156,7 +156,7 @@ struct sub_meter_state {
 		struct rte_meter_trtcm rfc2698;
 		struct rte_meter_trtcm_rfc4115 rfc4115;
 	};
-};
+} __rte_cache_aligned; /* one line each: what the burst prefetch fetches */
 
 /* Per worker, slot and direction. */
 struct sub_counters {
@@ -166,7 +166,7 @@ struct sub_counters {
 	uint64_t colour_bytes[SUB_COLOURS];
 	uint64_t drop_packets[SUB_DROP_MAX];
 	uint64_t drop_bytes[SUB_DROP_MAX];
-};
+} __rte_cache_aligned; /* forwarded and colours in the first line */
 
 /* What workers hold: the published set and the per-slot state. */
 struct sub_tables {
