@@ -191,15 +191,16 @@ cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
-/* A usable member: a fixed next hop that forwards or punts, or a gateway in use. */
+/* A member: a port's connected next hop, or a gateway in use. */
 static bool
 member_ok(const struct nh_ctl *ctl, uint32_t id)
 {
+	enum nh_kind kind;
+
 	if (id >= NH_MAX)
 		return false;
-	if (id < NH_FIRST_DYNAMIC)
-		return ctl->table->word[id] != 0;
-	return ctl->refs[id] > 0 && nh_word_kind(ctl->table->word[id]) != NH_KIND_GROUP;
+	kind = nh_word_kind(ctl->table->word[id]);
+	return kind == NH_KIND_CONNECTED || (kind == NH_KIND_GATEWAY && ctl->refs[id] > 0);
 }
 
 int

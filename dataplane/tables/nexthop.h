@@ -175,13 +175,14 @@ void nh_ctl_put(struct nh_ctl *ctl, uint32_t id);
 void nh_ctl_ref(struct nh_ctl *ctl, uint32_t id);
 
 /*
- * Take a reference on the group of the @n next hops @members (ids of
- * gateways or fixed next hops, no groups; duplicates count once; any order),
+ * Take a reference on the group of the @n next hops @members (gateways
+ * with a reference held, or connected next hops; duplicates count once; any
+ * order),
  * creating it if needed: the group holds its own reference on each member,
  * the caller keeps its references. With a single distinct member, that
  * member is returned (with a reference) instead of a group. Returns the id,
- * -EINVAL (@n is 0 or over NH_GROUP_MAX_MEMBERS, or a member is a group or
- * unused), or -ENOSPC when no id or group slot is left.
+ * -EINVAL (@n is 0 or over NH_GROUP_MAX_MEMBERS, or a member is neither),
+ * or -ENOSPC when no id or group slot is left.
  */
 int nh_ctl_group_get(struct nh_ctl *ctl, const uint32_t *members, unsigned n);
 

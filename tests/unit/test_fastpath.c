@@ -446,6 +446,13 @@ test_ecmp_group_change(void **state)
 	ac[0] = (uint32_t)g1;
 	assert_int_equal(nh_ctl_group_get(f->dp.nh, ac, 2), -EINVAL);
 	assert_int_equal(nh_ctl_group_get(f->dp.nh, ac, 0), -EINVAL);
+	/* nor are local, blackhole or unused ids */
+	ac[0] = NH_ID_LOCAL;
+	assert_int_equal(nh_ctl_group_get(f->dp.nh, ac, 2), -EINVAL);
+	ac[0] = NH_ID_BLACKHOLE;
+	assert_int_equal(nh_ctl_group_get(f->dp.nh, ac, 2), -EINVAL);
+	ac[0] = NH_MAX - 1;
+	assert_int_equal(nh_ctl_group_get(f->dp.nh, ac, 2), -EINVAL);
 
 	ecmp_route(f, "192.0.2.128/25", (uint32_t)g1);
 	for (i = 0; i < 200; i++)
