@@ -10,6 +10,7 @@
 
 #include <linux/rtnetlink.h>
 
+#include <rte_common.h>
 #include <rte_hash.h>
 #include <rte_jhash.h>
 
@@ -190,11 +191,40 @@ find_obj(const struct dp_fpm *f, uint32_t id)
 	return &f->obj[(uintptr_t)data];
 }
 
+/*
+ * The next hop for the @n usable paths @ids (references taken by
+ * resolve_path, handed over here, also on failure): 0 without any, the path
+ * itself for one, else a group (ECMP) of them. Returns it with one
+ * reference.
+ */
 static uint32_t
-resolve_obj(struct dp_fpm *f, uint32_t id)
+make_group(struct dp_fpm *f, const uint32_t *ids, unsigned n, const struct inet_prefix *pfx)
+{
+	int g;
+	unsigned i;
+
+	if (n <= 1)
+		return n == 1 ? ids[0] : 0;
+	g = nh_ctl_group_get(f->dp->nh, ids, n);
+	if (g < 0) {
+		warn(f, "no room for a next-hop group: first path only", pfx);
+		for (i = 1; i < n; i++)
+			nh_ctl_put(f->dp->nh, ids[i]);
+		return ids[0];
+	}
+	/* The group holds its own references on its members. */
+	for (i = 0; i < n; i++)
+		nh_ctl_put(f->dp->nh, ids[i]);
+	return (uint32_t)g;
+}
+
+static uint32_t
+resolve_obj(struct dp_fpm *f, uint32_t id, const struct inet_prefix *pfx)
 {
 	const struct fpm_obj *o = find_obj(f, id);
-	unsigned i;
+	uint32_t ids[FPM_MAX_PATHS];
+	unsigned i, n = 0;
+	bool blackhole = false;
 
 	if (o == NULL)
 		return 0;
@@ -202,36 +232,46 @@ resolve_obj(struct dp_fpm *f, uint32_t id)
 		return NH_ID_BLACKHOLE;
 	if (o->nh.n_group == 0)
 		return resolve_path(f, &o->nh.path);
-	/* Groups hold single next hops only (the kernel's rule); first usable member. */
-	for (i = 0; i < o->nh.n_group; i++) {
+	/*
+	 * Groups hold single next hops only (the kernel's rule). Every usable
+	 * member carries flows; a blackhole member only when none is usable.
+	 */
+	for (i = 0; i < o->nh.n_group && n < RTE_DIM(ids); i++) {
 		const struct fpm_obj *m = find_obj(f, o->nh.group[i]);
 		uint32_t nh;
 
 		if (m == NULL || m->nh.n_group != 0)
 			continue;
-		nh = m->nh.blackhole ? NH_ID_BLACKHOLE : resolve_path(f, &m->nh.path);
+		if (m->nh.blackhole) {
+			blackhole = true;
+			continue;
+		}
+		nh = resolve_path(f, &m->nh.path);
 		if (nh != 0)
-			return nh;
+			ids[n++] = nh;
 	}
-	return 0;
+	if (n == 0 && blackhole)
+		return NH_ID_BLACKHOLE;
+	return make_group(f, ids, n, pfx);
 }
 
 static uint32_t
 resolve_route(struct dp_fpm *f, const struct fpm_route *r)
 {
-	unsigned i;
+	uint32_t ids[FPM_MAX_PATHS];
+	unsigned i, n = 0;
 
 	if (r->type == FPM_RT_BLACKHOLE)
 		return NH_ID_BLACKHOLE;
 	if (r->nh_id != 0)
-		return resolve_obj(f, r->nh_id);
-	for (i = 0; i < r->n_paths; i++) {
+		return resolve_obj(f, r->nh_id, &r->dst);
+	for (i = 0; i < r->n_paths && n < RTE_DIM(ids); i++) {
 		uint32_t nh = resolve_path(f, &r->paths[i]);
 
 		if (nh != 0)
-			return nh;
+			ids[n++] = nh;
 	}
-	return 0;
+	return make_group(f, ids, n, &r->dst);
 }
 
 /* ---------------------------------------------------------------- routes */
@@ -375,7 +415,7 @@ obj_changed(struct dp_fpm *f, uint32_t id)
 
 		if (e->pfx.addr.family == 0 || e->nhobj == 0 || !uses_obj(f, e->nhobj, id))
 			continue;
-		install(f, e, resolve_obj(f, e->nhobj));
+		install(f, e, resolve_obj(f, e->nhobj, &e->pfx));
 	}
 }
 

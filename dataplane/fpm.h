@@ -16,7 +16,8 @@
  * (RTA_OIF / NHA_OIF) must be the tap of a port: a gateway becomes the next
  * hop (gateway, port), no gateway the port's connected next hop; paths on
  * other interfaces (lo, ...) are ignored. Blackhole, unreachable and prohibit
- * routes drop. Of several paths the first usable one is used (no ECMP yet).
+ * routes drop. Several usable paths (RTA_MULTIPATH, or a next-hop object
+ * that is a group) become a next-hop group: ECMP by flow hash.
  * Routes naming a next-hop object (RTA_NH_ID) follow that object's changes.
  *
  * When a new connection delivers its first good frame, the routes held

@@ -203,6 +203,7 @@ cmd_routes(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "ipv4", rt_ctl_count(dp->rt, AF_INET));
 	rte_tel_data_add_dict_u64(d, "ipv6", rt_ctl_count(dp->rt, AF_INET6));
 	rte_tel_data_add_dict_u64(d, "nexthops", nh_ctl_count(dp->nh));
+	rte_tel_data_add_dict_u64(d, "nexthop_groups", nh_ctl_group_count(dp->nh));
 	rte_tel_data_add_dict_int(d, "fpm_connected", dp_fpm_connected(dp->fpm));
 	for (i = 0; i < 4; i++)
 		rte_tel_data_add_dict_container(d, names[i], c[i], 0);

@@ -224,7 +224,7 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in, int32_t pre)
 		l3_len = info.len;
 		l4.proto = info.l4_proto;
 		l4.l4 = (uint8_t *)(uintptr_t)info.l4_off; /* an offset until sub_l4_fill() */
-		v = ip6_forward(dp, (struct rte_ipv6_hdr *)(frame + meta.l3_off), &nh);
+		v = ip6_forward(dp, (struct rte_ipv6_hdr *)(frame + meta.l3_off), &info, &nh);
 	} else if (meta.ethertype == RTE_ETHER_TYPE_ARP) {
 		/* RFC 826 over Ethernet/IPv4: 28 bytes. */
 		if (unlikely(len - meta.l3_off < sizeof(struct rte_arp_hdr))) {

@@ -5,6 +5,7 @@
 #include <rte_ip.h>
 
 #include "dataplane/dp.h"
+#include "dataplane/nodes/ecmp.h"
 #include "dataplane/nodes/verdict.h"
 
 /*
@@ -14,6 +15,8 @@
  * the packet itself; TTL is decremented (RFC 1812 §5.3.1) with the checksum
  * updated incrementally (RFC 1624), and a TTL that would reach 0 goes to the
  * kernel, which answers ICMP time exceeded.
+ * A route to a next-hop group (ECMP) takes the member its flow hashes to
+ * (ecmp.h); that member then decides as a plain next hop would.
  * On forward, @ret_nh holds the next hop word for the rewrite; on a punt
  * for an unresolved next hop, the word naming the output port.
  */
@@ -30,6 +33,8 @@ ip4_forward(const struct dp *dp, struct rte_ipv4_hdr *ip, uint64_t *ret_nh)
 	if (unlikely(nh_id == 0))
 		return verdict_drop(DP_DROP_NO_ROUTE);
 	w = nh_read(dp->nht, nh_id);
+	if (nh_word_kind(w) == NH_KIND_GROUP)
+		w = nh_group_pick(dp->nht, w, ecmp_hash4(ip));
 	switch (nh_word_kind(w)) {
 	case NH_KIND_GATEWAY:
 		break;

@@ -5,16 +5,20 @@
 #include <rte_ip.h>
 
 #include "dataplane/dp.h"
+#include "dataplane/nodes/ecmp.h"
+#include "dataplane/nodes/ip6_input.h"
 #include "dataplane/nodes/verdict.h"
 
 /*
  * IPv6 forwarding decision for a checked header, as ip4_forward(): multicast
  * and link-local destinations (ND among them) go to the kernel; the hop limit
  * is decremented (RFC 8200 §3), and one that would reach 0 goes to the kernel
- * for ICMPv6 time exceeded (RFC 4443 §3.3).
+ * for ICMPv6 time exceeded (RFC 4443 §3.3). @info is what ip6_input() found
+ * (for the ECMP hash of routes to a next-hop group).
  */
 static inline verdict_t
-ip6_forward(const struct dp *dp, struct rte_ipv6_hdr *ip, uint64_t *ret_nh)
+ip6_forward(const struct dp *dp, struct rte_ipv6_hdr *ip, const struct ip6_info *info,
+	    uint64_t *ret_nh)
 {
 	uint32_t nh_id;
 	uint64_t w;
@@ -27,6 +31,8 @@ ip6_forward(const struct dp *dp, struct rte_ipv6_hdr *ip, uint64_t *ret_nh)
 	if (unlikely(nh_id == 0))
 		return verdict_drop(DP_DROP_NO_ROUTE);
 	w = nh_read(dp->nht, nh_id);
+	if (nh_word_kind(w) == NH_KIND_GROUP)
+		w = nh_group_pick(dp->nht, w, ecmp_hash6(ip, info));
 	switch (nh_word_kind(w)) {
 	case NH_KIND_GATEWAY:
 		break;

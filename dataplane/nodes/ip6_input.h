@@ -2,6 +2,7 @@
 #ifndef CUCO_DATAPLANE_IP6_INPUT_H
 #define CUCO_DATAPLANE_IP6_INPUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ struct ip6_info {
 	uint16_t len;    /* header + payload */
 	uint16_t l4_off; /* from the IPv6 header, when l4_proto is known */
 	uint8_t l4_proto; /* first header after the chain */
+	bool frag;        /* a fragment header is in the chain */
 };
 
 static inline int
@@ -59,6 +61,7 @@ ip6_walk_ext(const uint8_t *l3, uint32_t end, struct ip6_info *info)
 		if (unlikely(off + 8 > end))
 			return DP_DROP_IP6_EXT_TRUNCATED;
 		if (nh == IPPROTO_FRAGMENT) {
+			info->frag = true;
 			/* Later fragments carry no further header: stop there. */
 			if ((rte_be_to_cpu_16(*(const uint16_t *)(h + 2)) & 0xfff8) != 0) {
 				info->l4_proto = IPPROTO_FRAGMENT;
@@ -110,6 +113,7 @@ ip6_input(const uint8_t *l3, uint32_t avail, struct ip6_info *info)
 	if (unlikely(ip6_is_martian(ip)))
 		return DP_DROP_IP6_MARTIAN;
 	info->len = (uint16_t)len;
+	info->frag = false;
 	if (likely(!ip6_is_ext(ip->proto))) {
 		info->l4_proto = ip->proto;
 		info->l4_off = sizeof(*ip);

@@ -19,6 +19,7 @@ struct nh_key {
 struct nh_ctl {
 	struct nh_table *table;        /* shared with workers */
 	struct rte_hash *by_key;       /* nh_key -> id */
+	struct rte_hash *groups;       /* struct nh_group (members) -> id */
 	struct rte_rcu_qsbr *qsv;
 	uint32_t refs[NH_MAX];
 	bool learned[NH_MAX];          /* holds a reference for a neighbour */
@@ -26,6 +27,8 @@ struct nh_ctl {
 	uint32_t free_ids[NH_MAX];     /* stack of free dynamic ids */
 	unsigned n_free;
 	unsigned n_used;
+	uint16_t free_groups[NH_GROUP_MAX]; /* stack of free group slots */
+	unsigned n_free_groups;
 };
 
 static void
@@ -60,7 +63,12 @@ nh_ctl_create(unsigned n_ports, struct rte_rcu_qsbr *qsv, struct nh_ctl **ret_ct
 	snprintf(name, sizeof(name), "cuco_nh%u", instance++);
 	hp.name = name;
 	ctl->by_key = rte_hash_create(&hp);
-	if (ctl->table == NULL || ctl->by_key == NULL) {
+	snprintf(name, sizeof(name), "cuco_nhg%u", instance - 1);
+	hp.name = name;
+	hp.entries = NH_GROUP_MAX;
+	hp.key_len = sizeof(struct nh_group);
+	ctl->groups = rte_hash_create(&hp);
+	if (ctl->table == NULL || ctl->by_key == NULL || ctl->groups == NULL) {
 		nh_ctl_free(ctl);
 		return -ENOMEM;
 	}
@@ -71,6 +79,8 @@ nh_ctl_create(unsigned n_ports, struct rte_rcu_qsbr *qsv, struct nh_ctl **ret_ct
 			nh_word_make(NH_KIND_CONNECTED, false, (uint8_t)i, NULL);
 	for (i = NH_MAX - 1; i >= NH_FIRST_DYNAMIC; i--)
 		ctl->free_ids[ctl->n_free++] = i;
+	for (i = NH_GROUP_MAX; i > 0; i--)
+		ctl->free_groups[ctl->n_free_groups++] = (uint16_t)(i - 1);
 	*ret_ctl = ctl;
 	return 0;
 }
@@ -81,6 +91,7 @@ nh_ctl_free(struct nh_ctl *ctl)
 	if (ctl == NULL)
 		return NULL;
 	rte_hash_free(ctl->by_key);
+	rte_hash_free(ctl->groups);
 	rte_free(ctl->table);
 	free(ctl);
 	return NULL;
@@ -133,22 +144,126 @@ nh_ctl_get(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
 }
 
 void
+nh_ctl_ref(struct nh_ctl *ctl, uint32_t id)
+{
+	if (id >= NH_FIRST_DYNAMIC && id < NH_MAX && ctl->refs[id] > 0)
+		ctl->refs[id]++;
+}
+
+void
 nh_ctl_put(struct nh_ctl *ctl, uint32_t id)
 {
+	struct nh_group g;
+	uint64_t w;
+	unsigned i;
+
 	if (id < NH_FIRST_DYNAMIC || id >= NH_MAX || ctl->refs[id] == 0)
 		return;
 	if (--ctl->refs[id] > 0)
 		return;
-	rte_hash_del_key(ctl->by_key, &ctl->keys[id]);
+	w = ctl->table->word[id];
+	if (nh_word_kind(w) == NH_KIND_GROUP)
+		rte_hash_del_key(ctl->groups, &ctl->table->group[nh_word_group(w)]);
+	else
+		rte_hash_del_key(ctl->by_key, &ctl->keys[id]);
 	/*
 	 * No route points here any more, but a worker may still hold the id it
-	 * read from the LPM before the route went: wait for every worker to pass
-	 * a quiescent state before the id can name another next hop.
+	 * read from the LPM before the route went (or a group word and its
+	 * slot): wait for every worker to pass a quiescent state before the id
+	 * or the slot can name anything else.
 	 */
 	rte_rcu_qsbr_synchronize(ctl->qsv, RTE_QSBR_THRID_INVALID);
 	__atomic_store_n(&ctl->table->word[id], 0, __ATOMIC_RELEASE);
 	ctl->free_ids[ctl->n_free++] = id;
 	ctl->n_used--;
+	if (nh_word_kind(w) != NH_KIND_GROUP)
+		return;
+	g = ctl->table->group[nh_word_group(w)];
+	memset(&ctl->table->group[nh_word_group(w)], 0, sizeof(g));
+	ctl->free_groups[ctl->n_free_groups++] = nh_word_group(w);
+	for (i = 0; i < g.n; i++)
+		nh_ctl_put(ctl, g.member[i]);
+}
+
+static int
+cmp_u16(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/* A member: a port's connected next hop, or a gateway in use. */
+static bool
+member_ok(const struct nh_ctl *ctl, uint32_t id)
+{
+	enum nh_kind kind;
+
+	if (id >= NH_MAX)
+		return false;
+	kind = nh_word_kind(ctl->table->word[id]);
+	return kind == NH_KIND_CONNECTED || (kind == NH_KIND_GATEWAY && ctl->refs[id] > 0);
+}
+
+int
+nh_ctl_group_get(struct nh_ctl *ctl, const uint32_t *members, unsigned n)
+{
+	struct nh_group g;
+	unsigned i, k;
+	uint32_t id;
+	uint16_t slot;
+	void *data;
+
+	if (n == 0 || n > NH_GROUP_MAX_MEMBERS)
+		return -EINVAL;
+	memset(&g, 0, sizeof(g));
+	for (i = 0; i < n; i++) {
+		if (!member_ok(ctl, members[i]))
+			return -EINVAL;
+		g.member[i] = (uint16_t)members[i];
+	}
+	/* Sorted and without duplicates: one key per set of members. */
+	qsort(g.member, n, sizeof(g.member[0]), cmp_u16);
+	for (i = 1, k = 1; i < n; i++)
+		if (g.member[i] != g.member[k - 1])
+			g.member[k++] = g.member[i];
+	for (i = k; i < n; i++)
+		g.member[i] = 0;
+	g.n = k;
+	if (k == 1) {
+		nh_ctl_ref(ctl, g.member[0]);
+		return g.member[0];
+	}
+	if (rte_hash_lookup_data(ctl->groups, &g, &data) >= 0) {
+		id = (uint32_t)(uintptr_t)data;
+		ctl->refs[id]++;
+		return (int)id;
+	}
+	if (ctl->n_free == 0 || ctl->n_free_groups == 0)
+		return -ENOSPC;
+	id = ctl->free_ids[ctl->n_free - 1];
+	if (rte_hash_add_key_data(ctl->groups, &g, (void *)(uintptr_t)id) < 0)
+		return -ENOSPC;
+	ctl->n_free--;
+	ctl->n_used++;
+	slot = ctl->free_groups[--ctl->n_free_groups];
+	ctl->refs[id] = 1;
+	for (i = 0; i < g.n; i++)
+		nh_ctl_ref(ctl, g.member[i]);
+	ctl->table->group[slot] = g;
+	/*
+	 * Release: a worker that reads the word (and then fences with acquire in
+	 * nh_group_pick) sees the members written above.
+	 */
+	__atomic_store_n(&ctl->table->word[id],
+			 nh_word_make(NH_KIND_GROUP, false, 0, NULL) | ((uint64_t)slot << 16),
+			 __ATOMIC_RELEASE);
+	return (int)id;
+}
+
+unsigned
+nh_ctl_group_count(const struct nh_ctl *ctl)
+{
+	/* Relaxed: telemetry reads what the control thread writes. */
+	return NH_GROUP_MAX - __atomic_load_n(&ctl->n_free_groups, __ATOMIC_RELAXED);
 }
 
 void

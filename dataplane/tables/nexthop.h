@@ -24,10 +24,20 @@
  * Ids below NH_FIRST_DYNAMIC are fixed: 0 is never used (an LPM miss), then
  * "local" (punt to the kernel), "blackhole", and one "connected, neighbour
  * unknown" next hop per port. The rest are gateways and neighbours, keyed by
- * (address, port) on the control side and reference counted.
+ * (address, port) on the control side and reference counted, and groups.
+ *
+ * A group (ECMP) is a next hop of kind NH_KIND_GROUP whose bits 16..31 name
+ * a slot of the group table: 2 to NH_GROUP_MAX_MEMBERS member next hops
+ * (never groups). A group is immutable while a word names it: a change of
+ * members is a new group, which the route is switched to; the old one is
+ * freed after a QSBR grace period. So a worker never sees a half-written
+ * member list. The same set of members is the same group (shared, reference
+ * counted like the rest).
  */
 
 #define NH_MAX (1u << 16)
+#define NH_GROUP_MAX 4096u
+#define NH_GROUP_MAX_MEMBERS 16u
 
 enum nh_kind {
 	NH_KIND_INVALID = 0,
@@ -35,6 +45,7 @@ enum nh_kind {
 	NH_KIND_CONNECTED, /* on a port's subnet, neighbour unknown: punt to resolve */
 	NH_KIND_GATEWAY,   /* a neighbour: forward when resolved, else punt */
 	NH_KIND_BLACKHOLE,
+	NH_KIND_GROUP,     /* ECMP: one member per flow (nh_group_pick) */
 };
 
 #define NH_ID_LOCAL 1u
@@ -44,8 +55,18 @@ enum nh_kind {
 
 #define NH_RESOLVED (1u << 4)
 
+/*
+ * Members sorted by id, unused ones 0: also the key that finds a group
+ * (36 bytes: rte_jhash reads whole 32-bit words).
+ */
+struct nh_group {
+	uint32_t n;
+	uint16_t member[NH_GROUP_MAX_MEMBERS];
+};
+
 struct nh_table {
 	uint64_t word[NH_MAX];
+	struct nh_group group[NH_GROUP_MAX];
 };
 
 static inline enum nh_kind
@@ -64,6 +85,13 @@ static inline uint8_t
 nh_word_port(uint64_t w)
 {
 	return (uint8_t)(w >> 8);
+}
+
+/* Group slot named by a word of kind NH_KIND_GROUP. */
+static inline uint16_t
+nh_word_group(uint64_t w)
+{
+	return (uint16_t)(w >> 16);
 }
 
 /* Write the MAC of @w to @dst (6 bytes). */
@@ -95,6 +123,27 @@ nh_read(const struct nh_table *t, uint32_t id)
 	return __atomic_load_n(&t->word[id], __ATOMIC_RELAXED);
 }
 
+/*
+ * Worker side: the word of the member of group word @w that a flow of hash
+ * @hash takes. Members are picked by multiplying the hash into [0, n)
+ * (Lemire's reduction: the high bits decide, no division); the same hash
+ * always gives the same member while the group is in force.
+ */
+static inline uint64_t
+nh_group_pick(const struct nh_table *t, uint64_t w, uint32_t hash)
+{
+	const struct nh_group *g;
+
+	/*
+	 * Acquire: pairs with the release store that published @w, which the
+	 * control thread made after writing the group; the group does not change
+	 * while any word names it (it is freed only after a grace period).
+	 */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	g = &t->group[nh_word_group(w)];
+	return nh_read(t, g->member[((uint64_t)hash * g->n) >> 32]);
+}
+
 /* Control side. All functions below run on the control thread only. */
 struct nh_ctl;
 
@@ -115,8 +164,30 @@ const struct nh_table *nh_ctl_table(const struct nh_ctl *ctl);
  */
 int nh_ctl_get(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port);
 
-/* Drop a reference taken by nh_ctl_get(); the id is reused only after workers are quiescent. */
+/*
+ * Drop a reference taken by nh_ctl_get(), nh_ctl_ref() or nh_ctl_group_get();
+ * the id is reused only after workers are quiescent. The last reference on a
+ * group also drops the group's references on its members.
+ */
 void nh_ctl_put(struct nh_ctl *ctl, uint32_t id);
+
+/* Take one more reference on dynamic next hop @id (fixed ids need none). */
+void nh_ctl_ref(struct nh_ctl *ctl, uint32_t id);
+
+/*
+ * Take a reference on the group of the @n next hops @members (gateways
+ * with a reference held, or connected next hops; duplicates count once; any
+ * order),
+ * creating it if needed: the group holds its own reference on each member,
+ * the caller keeps its references. With a single distinct member, that
+ * member is returned (with a reference) instead of a group. Returns the id,
+ * -EINVAL (@n is 0 or over NH_GROUP_MAX_MEMBERS, or a member is neither),
+ * or -ENOSPC when no id or group slot is left.
+ */
+int nh_ctl_group_get(struct nh_ctl *ctl, const uint32_t *members, unsigned n);
+
+/* Number of groups in use. */
+unsigned nh_ctl_group_count(const struct nh_ctl *ctl);
 
 /* Find the id of (@addr, @port) without taking a reference; -ENOENT if none. */
 int nh_ctl_find(const struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port);

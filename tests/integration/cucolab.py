@@ -12,6 +12,10 @@ collide:
     P-up     uplink side    eth0 203.0.113.2/24 2001:db8:200::2/64
                             routes to the customer prefixes via the appliance
 
+With uplinks=2 (scripts/lab --uplinks 2) a second uplink port up1 of the
+appliance (192.0.2.1/25, 2001:db8:200:1::1/64) reaches P-up's eth1
+(192.0.2.2/25, 2001:db8:200:1::2/64): two paths to the same router, for ECMP.
+
 With frr=True (scripts/lab --frr) FRR runs in P-edge (zebra with the FPM
 module feeding the dataplane on 127.0.0.1 port 2620, staticd, bgpd, AS 64500)
 and in P-up (the upstream router, AS 64501, holding 203.0.113.129/25 and
@@ -65,6 +69,14 @@ PORTS = (
 )
 GW_CUST4, GW_CUST6 = "198.51.100.1", "2001:db8:100::1"
 GW_UP4, GW_UP6 = "203.0.113.1", "2001:db8:200::1"
+# The second uplink (uplinks=2): up1 <-> P-up eth1. 203.0.113.0/24 is all
+# up0's, so this one takes the lower half of 192.0.2.0/24.
+UP1_PORT = ("up1", "net_af_packet2", "uplink",
+            ("192.0.2.1/25", "2001:db8:200:1::1/64"), "up")
+UP1_ADDR4, UP1_ADDR6 = "192.0.2.2/25", "2001:db8:200:1::2/64"
+GW_UP1_4, GW_UP1_6 = "192.0.2.1", "2001:db8:200:1::1"
+# interface of the peer namespace at the far end of each port's veth
+PEER_IFACE = {"up1": "eth1"}
 
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,30}$")
 
@@ -198,11 +210,15 @@ class Lab:
     def __init__(self, prefix, *, workers=1, idle_sleep=20, binary=None,
                  state_root=None, ready_timeout=30.0, kernel=False, frr=False,
                  fpm_stale_time=2, say=None, memory_mb=DEFAULT_MEMORY_MB, dpctl=None,
-                 config_extra=(), port_extra=None):
+                 config_extra=(), port_extra=None, uplinks=1):
         if not PREFIX_RE.match(prefix):
             raise ValueError(f"lab prefix {prefix!r}: use [a-z][a-z0-9]*, "
                              "at most 31 characters")
+        if uplinks not in (1, 2):
+            raise ValueError(f"uplinks {uplinks!r}: 1 or 2")
         self.prefix = prefix
+        # the dataplane's ports: (name, device, role, addresses, peer namespace)
+        self.ports_cfg = PORTS + ((UP1_PORT,) if uplinks == 2 else ())
         self.workers = int(workers)
         self.idle_sleep = int(idle_sleep)
         self.binary = Path(binary or os.environ.get("CUCO_DATAPLANE")
@@ -375,10 +391,10 @@ class Lab:
     def _build_topology(self):
         for key in ("edge", "cust", "up"):
             self._add_netns(key)
-        for port, _dev, _role, _addrs, peer in PORTS:
+        for port, _dev, _role, _addrs, peer in self.ports_cfg:
             # created inside the namespaces: nothing ever shows in the host
             self.ip("edge", "link", "add", port, "type", "veth", "peer",
-                    "name", "eth0", "netns", self.ns[peer])
+                    "name", PEER_IFACE.get(port, "eth0"), "netns", self.ns[peer])
             # The edge end belongs to the dataplane (af_packet), as a NIC
             # bound to DPDK would, and carries no address. The dataplane
             # itself keeps the kernel of P-edge from answering or routing on
@@ -403,9 +419,17 @@ class Lab:
             self.ip(key, "addr", "add", a6, "dev", "eth0", "nodad")
             for fam, dst, via in routes:
                 self.ip(key, fam, "route", "add", dst, "via", via)
+        if UP1_PORT in self.ports_cfg:
+            # the second path to the same router; its replies go back by eth0
+            self._sysctl("up", "net.ipv6.conf.eth1.accept_dad=0",
+                         "net.ipv6.conf.eth1.accept_ra=0")
+            self.ns_run("up", ["ethtool", "-K", "eth1", "tx", "off"], check=True)
+            self.ip("up", "link", "set", "eth1", "up")
+            self.ip("up", "addr", "add", UP1_ADDR4, "dev", "eth1")
+            self.ip("up", "addr", "add", UP1_ADDR6, "dev", "eth1", "nodad")
 
     def _kernel_routing(self):
-        for port, _dev, _role, addrs, _peer in PORTS:
+        for port, _dev, _role, addrs, _peer in self.ports_cfg:
             for a in addrs:
                 extra = ["nodad"] if ":" in a else []
                 self.ip("edge", "addr", "add", a, "dev", port, *extra)
@@ -556,7 +580,7 @@ class Lab:
                  f"idle-sleep {self.idle_sleep}",
                  f"fpm 127.0.0.1 {FRR_FPM_PORT}",
                  f"fpm-stale-time {self.fpm_stale_time}", *self.config_extra, ""]
-        for port, dev, role, addrs, _peer in PORTS:
+        for port, dev, role, addrs, _peer in self.ports_cfg:
             lines.append(f"port {port} {{")
             lines.append(f"    device {dev}")
             lines.append(f"    role {role}")
@@ -578,7 +602,7 @@ class Lab:
                                           for i in range(self.workers + 1))]
         args = [*cores, "--no-huge", "-m", str(self.memory_mb), "--no-pci",
                 "--file-prefix", self.file_prefix]
-        for port, dev, _role, _addrs, _peer in PORTS:
+        for port, dev, _role, _addrs, _peer in self.ports_cfg:
             # a TX queue per worker
             qp = f",qpairs={self.workers}" if self.workers > 1 else ""
             args += ["--vdev", f"{dev},iface={port}{qp}"]
@@ -759,7 +783,9 @@ class Lab:
             return "\n".join(out)
         out.append(f"  {self.ns_edge:<12} cuco-dataplane pid {self.proc.pid} "
                    f"owns cust0 (<-> {self.ns_cust} eth0) and up0 "
-                   f"(<-> {self.ns_up} eth0)")
+                   f"(<-> {self.ns_up} eth0)"
+                   + (f" and up1 (<-> {self.ns_up} eth1)"
+                      if UP1_PORT in self.ports_cfg else ""))
         links = run(["ip", "-n", self.ns_edge, "-br", "addr"], check=False).stdout
         for line in links.splitlines():
             if not line.startswith("lo "):
@@ -808,7 +834,8 @@ def _raise_stop(signum, frame):
 
 def _cmd_run(args):
     lab = Lab(args.prefix, workers=args.workers, kernel=args.kernel,
-              idle_sleep=args.idle_sleep, frr=args.frr, say=_stderr)
+              idle_sleep=args.idle_sleep, frr=args.frr, uplinks=args.uplinks,
+              say=_stderr)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
     status = 0
@@ -866,6 +893,8 @@ def main(argv=None):
     r.add_argument("--frr", action="store_true",
                    help="run FRR (zebra with FPM, staticd, bgpd) in P-edge and "
                         "an upstream BGP router in P-up")
+    r.add_argument("--uplinks", type=int, choices=(1, 2), default=1,
+                   help="2: a second uplink up1 <-> P-up eth1 (for ECMP)")
     c = sub.add_parser("cleanup", help="remove what an earlier lab left")
     c.add_argument("--prefix", default="cuco")
     args = ap.parse_args(argv)

@@ -24,6 +24,8 @@
 #include "dataplane/nodes/ip4_forward.h"
 #include "dataplane/nodes/ip6_forward.h"
 
+#include <rte_udp.h>
+
 static const char conf_text[] =
 	"port cust0 {\n device c\n role access\n address 198.51.100.1/24\n"
 	" address 2001:db8:100::1/64\n}\n"
@@ -177,6 +179,7 @@ static void
 test_ip6_decisions(void **state)
 {
 	struct fixture *f = *state;
+	const struct ip6_info info6 = {.len = 40, .l4_off = 40, .l4_proto = IPPROTO_NONE};
 	struct rte_ipv6_hdr ip;
 	struct inet_addr a;
 	uint64_t nh = 0;
@@ -187,31 +190,31 @@ test_ip6_decisions(void **state)
 	ip.hop_limits = 64;
 	inet_addr_parse("2001:db8:300::5", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
 	/* many changes: each one swaps the double-buffered table */
 	for (i = 0; i < 3; i++) {
 		neigh(f, 1, "2001:db8:200::2", mac_up);
-		assert_int_equal(ip6_forward(&f->dp, &ip, &nh), verdict_fwd(1));
+		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_fwd(1));
 		assert_int_equal(ip.hop_limits, 63);
 		ip.hop_limits = 64;
 		neigh(f, 1, "2001:db8:200::2", NULL);
-		assert_int_equal(ip6_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
 	}
 	ip.dst_addr[0] = 0xff;
-	assert_int_equal(ip6_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_MULTICAST));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_MULTICAST));
 	inet_addr_parse("fe80::1", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_LOCAL));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_LOCAL));
 	inet_addr_parse("2001:db8:100::1", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_LOCAL));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_LOCAL));
 	inet_addr_parse("2001:db8:100::9", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
 	ip.hop_limits = 1;
-	assert_int_equal(ip6_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_TTL_EXPIRED));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_TTL_EXPIRED));
 	inet_addr_parse("2001:db9::1", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &nh), verdict_drop(DP_DROP_NO_ROUTE));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_drop(DP_DROP_NO_ROUTE));
 }
 
 static void
@@ -278,6 +281,296 @@ test_eth_output(void **state)
 	rte_pktmbuf_free(m);
 }
 
+
+/* ------------------------------------------------------------------ ECMP */
+
+#define FLOWS 1000
+
+struct pkt4 {
+	struct rte_ipv4_hdr ip;
+	struct rte_udp_hdr udp;
+} __rte_packed;
+
+struct pkt6 {
+	struct rte_ipv6_hdr ip;
+	struct rte_udp_hdr udp;
+} __rte_packed;
+
+/* A resolved gateway next hop on up0 whose MAC ends in @tag; returns its id. */
+static uint32_t
+ecmp_member(struct fixture *f, const char *addr, uint8_t tag)
+{
+	const uint8_t mac[6] = {0x02, 0xcc, 0, 0, 0, tag};
+	struct inet_addr a;
+	int id;
+
+	neigh(f, 1, addr, mac);
+	assert_int_equal(inet_addr_parse(addr, &a), 0);
+	id = nh_ctl_find(f->dp.nh, &a, 1);
+	assert_true(id >= (int)NH_FIRST_DYNAMIC);
+	return (uint32_t)id;
+}
+
+static void
+ecmp_route(struct fixture *f, const char *prefix, uint32_t nh)
+{
+	struct inet_prefix p;
+
+	assert_int_equal(inet_prefix_parse(prefix, &p), 0);
+	assert_int_equal(rt_ctl_set(f->dp.rt, &p, RT_SRC_FPM, nh), 0);
+}
+
+static struct pkt4
+udp4(uint32_t src, const char *dst, uint16_t sport, uint16_t dport)
+{
+	struct pkt4 p;
+
+	p.ip = mk_ip4(dst, 64);
+	p.ip.src_addr = rte_cpu_to_be_32(src);
+	p.ip.total_length = rte_cpu_to_be_16(sizeof(p));
+	p.udp.src_port = rte_cpu_to_be_16(sport);
+	p.udp.dst_port = rte_cpu_to_be_16(dport);
+	p.udp.dgram_len = rte_cpu_to_be_16(8);
+	p.udp.dgram_cksum = 0;
+	return p;
+}
+
+/* Forward @p: the last byte of the MAC it goes to, or 0 when punted as unresolved. */
+static uint8_t
+fwd4(struct fixture *f, struct pkt4 p)
+{
+	struct rte_ether_addr m;
+	uint64_t nh = 0;
+	verdict_t v = ip4_forward(&f->dp, &p.ip, &nh);
+
+	if (v == verdict_punt(DP_PUNT_UNRESOLVED)) {
+		assert_int_equal(nh_word_port(nh), 1); /* enforcement still knows the port */
+		return 0;
+	}
+	assert_int_equal(v, verdict_fwd(1));
+	nh_word_mac(nh, &m);
+	return m.addr_bytes[5];
+}
+
+static void
+test_ecmp_spread_and_stick4(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t m[4];
+	unsigned hits[256] = {0}, i, k;
+	int g, g4;
+
+	m[0] = ecmp_member(f, "203.0.113.20", 0xa0);
+	m[1] = ecmp_member(f, "203.0.113.21", 0xa1);
+	m[2] = ecmp_member(f, "203.0.113.22", 0xa2);
+	m[3] = ecmp_member(f, "203.0.113.23", 0xa3);
+	g = nh_ctl_group_get(f->dp.nh, m, 2);
+	assert_true(g >= (int)NH_FIRST_DYNAMIC);
+	assert_int_equal(nh_word_kind(nh_read(f->dp.nht, (uint32_t)g)), NH_KIND_GROUP);
+	ecmp_route(f, "192.0.2.128/25", (uint32_t)g);
+
+	/* flows differing only in the source port spread evenly */
+	for (i = 0; i < FLOWS; i++)
+		hits[fwd4(f, udp4(0xc6336402u, "192.0.2.200", (uint16_t)(10000 + i), 53))]++;
+	assert_int_equal(hits[0xa0] + hits[0xa1], FLOWS);
+	assert_in_range(hits[0xa0], FLOWS * 4 / 10, FLOWS * 6 / 10);
+	/* and flows differing only in the source address */
+	memset(hits, 0, sizeof(hits));
+	for (i = 0; i < FLOWS; i++)
+		hits[fwd4(f, udp4(0xc6336400u + i, "192.0.2.200", 4000, 53))]++;
+	assert_in_range(hits[0xa0], FLOWS * 4 / 10, FLOWS * 6 / 10);
+	/* a flow stays on its member, packet after packet */
+	for (i = 0; i < 50; i++) {
+		uint8_t first = fwd4(f, udp4(0xc6336402u, "192.0.2.200", (uint16_t)(20000 + i), 443));
+
+		for (k = 0; k < 20; k++)
+			assert_int_equal(fwd4(f, udp4(0xc6336402u, "192.0.2.200",
+						      (uint16_t)(20000 + i), 443)), first);
+	}
+	/* fragments hash on the addresses only: a datagram's pieces stay together */
+	{
+		struct pkt4 p = udp4(0xc6336402u, "192.0.2.200", 1, 1);
+		uint8_t first;
+
+		p.ip.fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
+		first = fwd4(f, p);
+		for (i = 0; i < 100; i++) {
+			p = udp4(0xc6336402u, "192.0.2.200", (uint16_t)(i * 7), (uint16_t)i);
+			p.ip.fragment_offset = rte_cpu_to_be_16((uint16_t)(i % 2 ? 0 : 8 + i));
+			if (i % 2)
+				p.ip.fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
+			assert_int_equal(fwd4(f, p), first);
+		}
+	}
+	/* four members: about a quarter each */
+	g4 = nh_ctl_group_get(f->dp.nh, m, 4);
+	assert_true(g4 >= (int)NH_FIRST_DYNAMIC && g4 != g);
+	ecmp_route(f, "192.0.2.128/25", (uint32_t)g4);
+	nh_ctl_put(f->dp.nh, (uint32_t)g);
+	memset(hits, 0, sizeof(hits));
+	for (i = 0; i < FLOWS; i++)
+		hits[fwd4(f, udp4(0xc6336402u, "192.0.2.200", (uint16_t)(30000 + i), 80))]++;
+	for (k = 0; k < 4; k++)
+		assert_in_range(hits[0xa0 + k], FLOWS * 18 / 100, FLOWS * 32 / 100);
+	ecmp_route(f, "192.0.2.128/25", 0);
+	nh_ctl_put(f->dp.nh, (uint32_t)g4);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 0);
+}
+
+static void
+test_ecmp_group_change(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t m[3], ac[3];
+	unsigned before = nh_ctl_count(f->dp.nh), i;
+	unsigned hits[256] = {0};
+	int g1, g2, again;
+
+	m[0] = ecmp_member(f, "203.0.113.30", 0xb0);
+	m[1] = ecmp_member(f, "203.0.113.31", 0xb1);
+	m[2] = ecmp_member(f, "203.0.113.32", 0xb2);
+	ac[0] = m[1], ac[1] = m[0];
+	g1 = nh_ctl_group_get(f->dp.nh, ac, 2);
+	assert_true(g1 >= (int)NH_FIRST_DYNAMIC);
+	/* the same members in another order, or repeated: the same group */
+	ac[0] = m[0], ac[1] = m[1], ac[2] = m[0];
+	again = nh_ctl_group_get(f->dp.nh, ac, 3);
+	assert_int_equal(again, g1);
+	nh_ctl_put(f->dp.nh, (uint32_t)again);
+	/* one distinct member is that member, not a group */
+	ac[1] = m[0];
+	again = nh_ctl_group_get(f->dp.nh, ac, 3);
+	assert_int_equal(again, (int)m[0]);
+	nh_ctl_put(f->dp.nh, m[0]);
+	/* a group is no member of a group; no members is no group */
+	ac[0] = (uint32_t)g1;
+	assert_int_equal(nh_ctl_group_get(f->dp.nh, ac, 2), -EINVAL);
+	assert_int_equal(nh_ctl_group_get(f->dp.nh, ac, 0), -EINVAL);
+	/* nor are local, blackhole or unused ids */
+	ac[0] = NH_ID_LOCAL;
+	assert_int_equal(nh_ctl_group_get(f->dp.nh, ac, 2), -EINVAL);
+	ac[0] = NH_ID_BLACKHOLE;
+	assert_int_equal(nh_ctl_group_get(f->dp.nh, ac, 2), -EINVAL);
+	ac[0] = NH_MAX - 1;
+	assert_int_equal(nh_ctl_group_get(f->dp.nh, ac, 2), -EINVAL);
+
+	ecmp_route(f, "192.0.2.128/25", (uint32_t)g1);
+	for (i = 0; i < 200; i++)
+		hits[fwd4(f, udp4(0xc6336402u, "192.0.2.130", (uint16_t)(1000 + i), 53))]++;
+	assert_true(hits[0xb0] > 0 && hits[0xb1] > 0 && hits[0xb2] == 0);
+	/* b leaves, c joins: a new group, the route switched to it, the old freed */
+	ac[0] = m[0], ac[1] = m[2];
+	g2 = nh_ctl_group_get(f->dp.nh, ac, 2);
+	assert_true(g2 >= (int)NH_FIRST_DYNAMIC && g2 != g1);
+	ecmp_route(f, "192.0.2.128/25", (uint32_t)g2);
+	nh_ctl_put(f->dp.nh, (uint32_t)g1);
+	assert_int_equal(nh_read(f->dp.nht, (uint32_t)g1), 0);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 1);
+	memset(hits, 0, sizeof(hits));
+	for (i = 0; i < 200; i++)
+		hits[fwd4(f, udp4(0xc6336402u, "192.0.2.130", (uint16_t)(1000 + i), 53))]++;
+	assert_true(hits[0xb0] > 0 && hits[0xb1] == 0 && hits[0xb2] > 0);
+	/* the members' references go with the group: neighbours forgotten, nothing left */
+	ecmp_route(f, "192.0.2.128/25", 0);
+	nh_ctl_put(f->dp.nh, (uint32_t)g2);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 0);
+	neigh(f, 1, "203.0.113.30", NULL);
+	neigh(f, 1, "203.0.113.31", NULL);
+	neigh(f, 1, "203.0.113.32", NULL);
+	assert_int_equal(nh_ctl_count(f->dp.nh), before);
+}
+
+static void
+test_ecmp_unresolved_member_punts(void **state)
+{
+	struct fixture *f = *state;
+	struct inet_addr a;
+	uint32_t m[2];
+	unsigned hits[256] = {0}, i;
+	int g, u;
+
+	m[0] = ecmp_member(f, "203.0.113.40", 0xc0);
+	assert_int_equal(inet_addr_parse("203.0.113.41", &a), 0);
+	u = nh_ctl_get(f->dp.nh, &a, 1); /* a gateway not resolved yet */
+	assert_true(u >= (int)NH_FIRST_DYNAMIC);
+	m[1] = (uint32_t)u;
+	g = nh_ctl_group_get(f->dp.nh, m, 2);
+	ecmp_route(f, "192.0.2.128/25", (uint32_t)g);
+	for (i = 0; i < FLOWS; i++)
+		hits[fwd4(f, udp4(0xc6336402u, "192.0.2.129", (uint16_t)(5000 + i), 53))]++;
+	/* the unresolved member's flows go to the kernel, which resolves it */
+	assert_in_range(hits[0], FLOWS * 4 / 10, FLOWS * 6 / 10);
+	assert_int_equal(hits[0] + hits[0xc0], FLOWS);
+	/* once resolved, they are forwarded */
+	neigh(f, 1, "203.0.113.41", (const uint8_t[6]){0x02, 0xcc, 0, 0, 0, 0xc1});
+	memset(hits, 0, sizeof(hits));
+	for (i = 0; i < FLOWS; i++)
+		hits[fwd4(f, udp4(0xc6336402u, "192.0.2.129", (uint16_t)(5000 + i), 53))]++;
+	assert_int_equal(hits[0], 0);
+	assert_int_equal(hits[0xc0] + hits[0xc1], FLOWS);
+	ecmp_route(f, "192.0.2.128/25", 0);
+	nh_ctl_put(f->dp.nh, (uint32_t)g);
+	nh_ctl_put(f->dp.nh, (uint32_t)u);
+	neigh(f, 1, "203.0.113.40", NULL);
+	neigh(f, 1, "203.0.113.41", NULL);
+}
+
+static void
+test_ecmp_spread_and_stick6(void **state)
+{
+	struct fixture *f = *state;
+	struct inet_addr a;
+	struct rte_ether_addr mac;
+	unsigned hits[256] = {0}, i, k;
+	uint8_t first[FLOWS];
+	uint32_t m[2];
+	int g;
+
+	m[0] = ecmp_member(f, "2001:db8:200::20", 0xd0);
+	m[1] = ecmp_member(f, "2001:db8:200::21", 0xd1);
+	g = nh_ctl_group_get(f->dp.nh, m, 2);
+	ecmp_route(f, "2001:db8:500::/48", (uint32_t)g);
+	assert_int_equal(inet_addr_parse("2001:db8:500::9", &a), 0);
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < FLOWS; i++) {
+			/* where a frame puts it: 2 bytes off a 4-byte boundary */
+			uint8_t buf[RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN + sizeof(struct pkt6)]
+				__rte_aligned(8);
+			struct rte_ipv6_hdr *ip6 =
+				(struct rte_ipv6_hdr *)(buf + RTE_PKTMBUF_HEADROOM + RTE_ETHER_HDR_LEN);
+			struct pkt6 p;
+			struct ip6_info info = {.len = sizeof(p), .l4_off = 40,
+						.l4_proto = IPPROTO_UDP};
+			uint64_t nh = 0;
+
+			memset(&p, 0, sizeof(p));
+			p.ip.vtc_flow = rte_cpu_to_be_32(6u << 28);
+			p.ip.payload_len = rte_cpu_to_be_16(8);
+			p.ip.proto = IPPROTO_UDP;
+			p.ip.hop_limits = 64;
+			p.ip.src_addr[0] = 0x20, p.ip.src_addr[1] = 0x01, p.ip.src_addr[15] = 2;
+			memcpy(p.ip.dst_addr, &a.v6, 16);
+			p.udp.src_port = rte_cpu_to_be_16((uint16_t)(10000 + i));
+			p.udp.dst_port = rte_cpu_to_be_16(53);
+			memcpy(ip6, &p, sizeof(p));
+			assert_int_equal(ip6_forward(&f->dp, ip6, &info, &nh), verdict_fwd(1));
+			nh_word_mac(nh, &mac);
+			hits[mac.addr_bytes[5]]++;
+			if (k == 0)
+				first[i] = mac.addr_bytes[5];
+			else
+				assert_int_equal(mac.addr_bytes[5], first[i]);
+		}
+	}
+	/* the second round took every flow where the first did (asserted above) */
+	assert_int_equal(hits[0xd0] + hits[0xd1], 2 * FLOWS);
+	assert_in_range(hits[0xd0], 2 * FLOWS * 4 / 10, 2 * FLOWS * 6 / 10);
+	ecmp_route(f, "2001:db8:500::/48", 0);
+	nh_ctl_put(f->dp.nh, (uint32_t)g);
+	neigh(f, 1, "2001:db8:200::20", NULL);
+	neigh(f, 1, "2001:db8:200::21", NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -289,6 +582,10 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_ip6_decisions),
 		cmocka_unit_test(test_route_sources),
 		cmocka_unit_test(test_eth_output),
+		cmocka_unit_test(test_ecmp_spread_and_stick4),
+		cmocka_unit_test(test_ecmp_group_change),
+		cmocka_unit_test(test_ecmp_unresolved_member_punts),
+		cmocka_unit_test(test_ecmp_spread_and_stick6),
 	};
 	int ret;
 

@@ -257,6 +257,132 @@ test_stale_sweep(void **state)
 	assert_int_equal(rt_ctl_count_source(f->dp.rt, AF_INET, RT_SRC_FPM), 0);
 }
 
+
+/* Members of the group a route is in force with (0 when it is no group). */
+static unsigned
+group_size(struct fixture *f, const char *addr)
+{
+	const struct nh_table *t = nh_ctl_table(f->dp.nh);
+	uint64_t w = lookup4(f, addr);
+
+	if (nh_word_kind(w) != NH_KIND_GROUP)
+		return 0;
+	return t->group[nh_word_group(w)].n;
+}
+
+static void
+add_path(struct fpm_msg *m, const char *gw, uint32_t oif)
+{
+	struct fpm_path *p = &m->route.paths[m->route.n_paths++];
+
+	p->oif = oif;
+	assert_int_equal(inet_addr_parse(gw, &p->gw), 0);
+}
+
+static void
+test_multipath_becomes_group(void **state)
+{
+	struct fixture *f = *state;
+	struct fpm_msg m = route(FPM_MSG_ROUTE_ADD, "203.0.113.128/25", "203.0.113.2", TAP_UP,
+				 STATIC);
+
+	add_path(&m, "203.0.113.3", TAP_UP);
+	feed(f, m, 0);
+	assert_int_equal(group_size(f, "203.0.113.130"), 2);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 1);
+	/* announced again unchanged: the same group, no second one */
+	feed(f, m, 0);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 1);
+	/* a third path joins: a new group replaces the old */
+	add_path(&m, "198.51.100.7", TAP_CUST);
+	feed(f, m, 0);
+	assert_int_equal(group_size(f, "203.0.113.130"), 3);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 1);
+	/* only one usable path (the others on lo): a plain next hop */
+	m.route.paths[1].oif = 1;
+	m.route.paths[2].oif = 1;
+	feed(f, m, 0);
+	assert_int_equal(group_size(f, "203.0.113.130"), 0);
+	assert_int_equal(nh_word_kind(lookup4(f, "203.0.113.130")), NH_KIND_GATEWAY);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 0);
+	/* the same gateway twice is one path */
+	m.route.n_paths = 0;
+	add_path(&m, "203.0.113.3", TAP_UP);
+	add_path(&m, "203.0.113.3", TAP_UP);
+	feed(f, m, 0);
+	assert_int_equal(nh_word_kind(lookup4(f, "203.0.113.130")), NH_KIND_GATEWAY);
+	/* and IPv6 */
+	m = route(FPM_MSG_ROUTE_ADD, "2001:db8:300::/48", "2001:db8:200::2", TAP_UP, BGP);
+	add_path(&m, "fe80::2", TAP_UP);
+	feed(f, m, 0);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 1);
+	assert_int_equal(dp_fpm_count(f->fpm, AF_INET6, BGP), 1);
+	/* deleted: groups and their members' references go */
+	feed(f, route(FPM_MSG_ROUTE_DEL, "2001:db8:300::/48", NULL, 0, BGP), 0);
+	feed(f, route(FPM_MSG_ROUTE_DEL, "203.0.113.128/25", NULL, 0, STATIC), 0);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 0);
+	assert_int_equal(nh_ctl_count(f->dp.nh), 1); /* the config's 203.0.113.2 only */
+}
+
+static struct fpm_msg
+nhobj(uint32_t id, const char *gw, uint32_t oif)
+{
+	struct fpm_msg nh;
+
+	memset(&nh, 0, sizeof(nh));
+	nh.kind = FPM_MSG_NH_ADD;
+	nh.nh.id = id;
+	nh.nh.family = AF_INET;
+	nh.nh.path.oif = oif;
+	if (gw != NULL)
+		assert_int_equal(inet_addr_parse(gw, &nh.nh.path.gw), 0);
+	return nh;
+}
+
+static void
+test_nexthop_group_objects(void **state)
+{
+	struct fixture *f = *state;
+	struct fpm_msg grp = nhobj(30, NULL, 0);
+	struct fpm_msg r = route(FPM_MSG_ROUTE_ADD, "203.0.113.128/25", NULL, 0, BGP);
+
+	feed(f, nhobj(21, "203.0.113.2", TAP_UP), 0);
+	feed(f, nhobj(22, "203.0.113.3", TAP_UP), 0);
+	grp.nh.n_group = 2;
+	grp.nh.group[0] = 21;
+	grp.nh.group[1] = 22;
+	feed(f, grp, 0);
+	r.route.nh_id = 30;
+	feed(f, r, 0);
+	assert_int_equal(group_size(f, "203.0.113.130"), 2);
+	/* a member moves to another port: the route follows with a new group */
+	feed(f, nhobj(22, "198.51.100.7", TAP_CUST), 0);
+	assert_int_equal(group_size(f, "203.0.113.130"), 2);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 1);
+	/* the group shrinks to one member: a plain next hop */
+	grp.nh.n_group = 1;
+	feed(f, grp, 0);
+	assert_int_equal(group_size(f, "203.0.113.130"), 0);
+	assert_int_equal(nh_word_port(lookup4(f, "203.0.113.130")), 1);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 0);
+	/* and grows again, with a member that is not known yet (ignored) */
+	grp.nh.n_group = 3;
+	grp.nh.group[2] = 23;
+	feed(f, grp, 0);
+	assert_int_equal(group_size(f, "203.0.113.130"), 2);
+	/* a member goes: one path left */
+	feed(f, (struct fpm_msg){.kind = FPM_MSG_NH_DEL, .nh = {.id = 21}}, 0);
+	assert_int_equal(group_size(f, "203.0.113.130"), 0);
+	assert_int_equal(nh_word_port(lookup4(f, "203.0.113.130")), 0);
+	/* the group goes: so does the route, and every reference */
+	feed(f, (struct fpm_msg){.kind = FPM_MSG_NH_DEL, .nh = {.id = 30}}, 0);
+	assert_int_equal(fpm_nh(f, "203.0.113.128/25"), 0);
+	feed(f, route(FPM_MSG_ROUTE_DEL, "203.0.113.128/25", NULL, 0, BGP), 0);
+	feed(f, (struct fpm_msg){.kind = FPM_MSG_NH_DEL, .nh = {.id = 22}}, 0);
+	assert_int_equal(nh_ctl_group_count(f->dp.nh), 0);
+	assert_int_equal(nh_ctl_count(f->dp.nh), 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -267,6 +393,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_blackhole_and_linklocal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nexthop_objects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_sweep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multipath_becomes_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nexthop_group_objects, setup, teardown),
 	};
 	int ret;
 
