@@ -621,10 +621,13 @@ entry_new(const char *id, const char *profile, uint16_t pidx, uint8_t avail,
 	e->avail = avail;
 	e->match.prefixes = (struct inet_prefix *)(e + 1);
 	e->match.n_prefixes = m->n_prefixes;
-	memcpy(e->match.prefixes, m->prefixes, m->n_prefixes * sizeof(struct inet_prefix));
+	/* Empty lists may come as NULL: copy only what there is. */
+	if (m->n_prefixes > 0)
+		memcpy(e->match.prefixes, m->prefixes, m->n_prefixes * sizeof(struct inet_prefix));
 	e->match.l2 = (struct sub_l2_key *)(e->match.prefixes + m->n_prefixes);
 	e->match.n_l2 = m->n_l2;
-	memcpy(e->match.l2, m->l2, m->n_l2 * sizeof(struct sub_l2_key));
+	if (m->n_l2 > 0)
+		memcpy(e->match.l2, m->l2, m->n_l2 * sizeof(struct sub_l2_key));
 	return e;
 }
 
