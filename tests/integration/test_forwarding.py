@@ -43,6 +43,10 @@ def wait_listening(lab, ns, port, timeout=10.0):
 
 @pytest.mark.parametrize("dst", ["203.0.113.2", "2001:db8:200::2"])
 def test_ping_across_fast_path(lab, dst):
+    # Let the appliance's kernel resolve both ends first and the dataplane
+    # learn them (netlink): on busy CPUs that can take longer than one ping.
+    ping(lab, "cust", dst, count=2)
+    time.sleep(0.5)
     before = port_stats(lab)
     got, p = ping(lab, "cust", dst)
     after = port_stats(lab)
