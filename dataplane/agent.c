@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/proto/dpproto.h"
 #include "common/zcurve.h"
+#include "dataplane/control.h"
 
 /* The wire enums are the table enums: keep them in step. */
 #define SAME(a, b) ((int)(a) == (int)(b))
@@ -265,17 +266,6 @@ reply_error(uint64_t seq, const char *field, const char *reason)
 	return r;
 }
 
-static int
-port_index(const struct dp *dp, const char *name)
-{
-	unsigned i;
-
-	for (i = 0; i < dp->n_ports; i++)
-		if (strcmp(dp->ports[i].cfg->name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
 static void
 to_params(const struct dpp_meter *m, struct sub_meter_params *p)
 {
@@ -324,7 +314,7 @@ apply_change(struct agent *a, const struct dpp_change *c, char *field, size_t fl
 				memcpy(l2[i].mac, e->mac, 6);
 				continue;
 			}
-			int pidx = port_index(a->dp, e->port);
+			int pidx = dp_port_index(a->dp, e->port);
 
 			if (pidx < 0 || a->dp->ports[pidx].role != DP_ROLE_ACCESS) {
 				snprintf(field, flen, "match.vlans");

@@ -81,6 +81,17 @@ dp_routes_load(struct dp *dp, char *err, size_t errlen)
 	return 0;
 }
 
+int
+dp_port_index(const struct dp *dp, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < dp->n_ports; i++)
+		if (strcmp(dp->ports[i].cfg->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 static int
 port_of_tap(const struct dp *dp, int ifindex)
 {

@@ -24,4 +24,7 @@ int dp_routes_load(struct dp *dp, char *err, size_t errlen);
  */
 void dp_neigh_event(struct dp *dp, int ifindex, const struct inet_addr *addr, const uint8_t *mac);
 
+/* Index in dp->ports of the port named @name, or -1. Any thread. */
+int dp_port_index(const struct dp *dp, const char *name);
+
 #endif

@@ -9,20 +9,10 @@
 #include <rte_telemetry.h>
 
 #include "dataplane/config.h"
+#include "dataplane/control.h"
 #include "dataplane/fpm.h"
 
 static struct dp *tel_dp;
-
-static int
-find_port(const struct dp *dp, const char *name)
-{
-	unsigned i;
-
-	for (i = 0; i < dp->n_ports; i++)
-		if (strcmp(dp->ports[i].cfg->name, name) == 0)
-			return (int)i;
-	return -1;
-}
 
 static void
 add_counters(struct rte_tel_data *d, const struct dp_port_stats *s)
@@ -100,7 +90,7 @@ cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	unsigned i, r, first = 0, last = dp->n_ports;
 
 	if (params != NULL && params[0] != '\0') {
-		int p = find_port(dp, params);
+		int p = dp_port_index(dp, params);
 
 		if (p < 0)
 			return -EINVAL;

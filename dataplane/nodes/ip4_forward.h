@@ -6,6 +6,7 @@
 
 #include "dataplane/dp.h"
 #include "dataplane/nodes/ecmp.h"
+#include "dataplane/nodes/nh_verdict.h"
 #include "dataplane/nodes/verdict.h"
 
 /*
@@ -25,6 +26,7 @@ ip4_forward(const struct dp *dp, struct rte_ipv4_hdr *ip, uint64_t *ret_nh)
 {
 	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
 	uint32_t nh_id, check;
+	verdict_t v;
 	uint64_t w;
 
 	if (unlikely((dst >> 28) == 0xe || dst == 0xffffffffu))
@@ -35,31 +37,15 @@ ip4_forward(const struct dp *dp, struct rte_ipv4_hdr *ip, uint64_t *ret_nh)
 	w = nh_read(dp->nht, nh_id);
 	if (nh_word_kind(w) == NH_KIND_GROUP)
 		w = nh_group_pick(dp->nht, w, ecmp_hash4(ip));
-	switch (nh_word_kind(w)) {
-	case NH_KIND_GATEWAY:
-		break;
-	case NH_KIND_LOCAL:
-		return verdict_punt(DP_PUNT_LOCAL);
-	case NH_KIND_CONNECTED:
-		*ret_nh = w; /* the output port, for enforcement before the punt */
-		return verdict_punt(ip->time_to_live <= 1 ? DP_PUNT_TTL_EXPIRED
-							  : DP_PUNT_UNRESOLVED);
-	default:
-		return verdict_drop(DP_DROP_NO_ROUTE);
-	}
-	if (unlikely(ip->time_to_live <= 1))
-		return verdict_punt(DP_PUNT_TTL_EXPIRED);
-	if (unlikely(!nh_word_resolved(w))) {
-		*ret_nh = w;
-		return verdict_punt(DP_PUNT_UNRESOLVED);
-	}
+	v = nh_verdict(w, ip->time_to_live, ret_nh);
+	if (verdict_kind(v) != VERDICT_FWD)
+		return v;
 	/* TTL is the high byte of its 16-bit word: the sum moves by 0x0100. */
 	check = ip->hdr_checksum;
 	check += rte_cpu_to_be_16(0x0100);
 	ip->hdr_checksum = (uint16_t)(check + (check >= 0xffff));
 	ip->time_to_live--;
-	*ret_nh = w;
-	return verdict_fwd(nh_word_port(w));
+	return v;
 }
 
 #endif

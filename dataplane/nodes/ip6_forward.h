@@ -7,6 +7,7 @@
 #include "dataplane/dp.h"
 #include "dataplane/nodes/ecmp.h"
 #include "dataplane/nodes/ip6_input.h"
+#include "dataplane/nodes/nh_verdict.h"
 #include "dataplane/nodes/verdict.h"
 
 /*
@@ -21,6 +22,7 @@ ip6_forward(const struct dp *dp, struct rte_ipv6_hdr *ip, const struct ip6_info 
 	    uint64_t *ret_nh)
 {
 	uint32_t nh_id;
+	verdict_t v;
 	uint64_t w;
 
 	if (unlikely(ip->dst_addr[0] == 0xff))
@@ -33,27 +35,10 @@ ip6_forward(const struct dp *dp, struct rte_ipv6_hdr *ip, const struct ip6_info 
 	w = nh_read(dp->nht, nh_id);
 	if (nh_word_kind(w) == NH_KIND_GROUP)
 		w = nh_group_pick(dp->nht, w, ecmp_hash6(ip, info));
-	switch (nh_word_kind(w)) {
-	case NH_KIND_GATEWAY:
-		break;
-	case NH_KIND_LOCAL:
-		return verdict_punt(DP_PUNT_LOCAL);
-	case NH_KIND_CONNECTED:
-		*ret_nh = w; /* the output port, for enforcement before the punt */
-		return verdict_punt(ip->hop_limits <= 1 ? DP_PUNT_TTL_EXPIRED
-							: DP_PUNT_UNRESOLVED);
-	default:
-		return verdict_drop(DP_DROP_NO_ROUTE);
-	}
-	if (unlikely(ip->hop_limits <= 1))
-		return verdict_punt(DP_PUNT_TTL_EXPIRED);
-	if (unlikely(!nh_word_resolved(w))) {
-		*ret_nh = w;
-		return verdict_punt(DP_PUNT_UNRESOLVED);
-	}
-	ip->hop_limits--;
-	*ret_nh = w;
-	return verdict_fwd(nh_word_port(w));
+	v = nh_verdict(w, ip->hop_limits, ret_nh);
+	if (verdict_kind(v) == VERDICT_FWD)
+		ip->hop_limits--;
+	return v;
 }
 
 #endif
