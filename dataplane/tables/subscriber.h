@@ -113,6 +113,7 @@ struct sub_l2_key {
 	uint16_t outer;
 	uint16_t inner; /* 0: single tag */
 	uint8_t mac[6];
+	uint8_t pad[4]; /* 16 bytes: rte_hash compares those with vector code */
 };
 
 #define SUB_L2_VLAN 1
@@ -121,7 +122,7 @@ struct sub_l2_key {
 /* Key of the host-address hash: a subscriber's /32 or /128. */
 struct sub_host_key {
 	uint8_t family;
-	uint8_t pad[3];
+	uint8_t pad[15]; /* 32 bytes: rte_hash compares those with vector code, not memcmp */
 	uint8_t addr[16];
 };
 
