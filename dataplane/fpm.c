@@ -14,6 +14,7 @@
 #include <rte_hash.h>
 #include <rte_jhash.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "drivers/fpm_server.h"
 
@@ -529,15 +530,6 @@ dp_fpm_tick(struct dp_fpm *f, uint64_t now_ms)
 
 /* -------------------------------------------------------------- listener */
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * The resync starts with the first good frame, not at connect time: a local
  * process that connects and sends nothing, or garbage, changes no route.
@@ -570,7 +562,7 @@ static void
 on_message(void *arg, const struct fpm_msg *msg)
 {
 	struct dp_fpm *f = arg;
-	uint64_t now = now_ms();
+	uint64_t now = cuco_monotonic_ms();
 
 	if (f->fresh_conn) {
 		f->fresh_conn = false;

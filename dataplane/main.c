@@ -29,6 +29,7 @@
 #include <zmq.h>
 
 #include "common/conf.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "dataplane/agent.h"
 #include "dataplane/config.h"
@@ -475,15 +476,6 @@ remove_runtime_dir(const char *dir)
 	rmdir(dir);
 }
 
-static uint64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * Serve the kernel's neighbour events, zebra's FPM feed and the provisioning
  * agent until a signal.
@@ -525,8 +517,8 @@ control_loop(struct dp *dp, struct knl *knl, struct dp_fpm *fpm, struct agent *a
 		}
 		if (n > 0 && (items[0].revents & ZMQ_POLLIN))
 			agent_dispatch(agent);
-		dp_fpm_tick(fpm, monotonic_ms());
-		agent_tick(agent, monotonic_ms());
+		dp_fpm_tick(fpm, cuco_monotonic_ms());
+		agent_tick(agent, cuco_monotonic_ms());
 	}
 	log_info("stopping on signal %d", (int)stop_signal);
 }

@@ -380,6 +380,19 @@ sub_ctl_begin(struct sub_ctl *ctl)
 	ctl->n_pending = 0;
 }
 
+/* Journal profile @idx as it is before the batch changes it. */
+static int
+journal_profile(struct sub_ctl *ctl, uint16_t idx)
+{
+	struct change c;
+
+	memset(&c, 0, sizeof(c));
+	c.kind = CH_PROFILE;
+	c.profile = idx;
+	c.old_profile = ctl->profiles[idx];
+	return push_change(ctl, &c);
+}
+
 static int
 find_profile(const struct sub_ctl *ctl, const char *name)
 {
@@ -472,7 +485,6 @@ sub_ctl_profile_upsert(struct sub_ctl *ctl, const char *name,
 		       const struct sub_meter_params params[SUB_DIRS], char *err, size_t errlen)
 {
 	struct prof_entry pe;
-	struct change c;
 	int idx, d;
 
 	if (strlen(name) == 0 || strlen(name) >= SUB_NAME_LEN) {
@@ -499,11 +511,7 @@ sub_ctl_profile_upsert(struct sub_ctl *ctl, const char *name,
 			return -ENOSPC;
 		}
 	}
-	memset(&c, 0, sizeof(c));
-	c.kind = CH_PROFILE;
-	c.profile = (uint16_t)idx;
-	c.old_profile = ctl->profiles[idx];
-	if (push_change(ctl, &c) < 0)
+	if (journal_profile(ctl, (uint16_t)idx) < 0)
 		return -ENOMEM;
 	/* Shapers reconfigure a pipe when its profile's version moves. */
 	if (++ctl->profile_version == 0)
@@ -518,7 +526,6 @@ sub_ctl_profile_delete(struct sub_ctl *ctl, const char *name, char *err, size_t 
 {
 	int idx = find_profile(ctl, name);
 	unsigned users = 0;
-	struct change c;
 	uint32_t s;
 
 	if (idx < 0) {
@@ -532,11 +539,7 @@ sub_ctl_profile_delete(struct sub_ctl *ctl, const char *name, char *err, size_t 
 		snprintf(err, errlen, "profile '%s' is used by %u subscribers", name, users);
 		return -EBUSY;
 	}
-	memset(&c, 0, sizeof(c));
-	c.kind = CH_PROFILE;
-	c.profile = (uint16_t)idx;
-	c.old_profile = ctl->profiles[idx];
-	if (push_change(ctl, &c) < 0)
+	if (journal_profile(ctl, (uint16_t)idx) < 0)
 		return -ENOMEM;
 	memset(&ctl->profiles[idx], 0, sizeof(ctl->profiles[idx]));
 	return 0;
