@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CUCO_BSS_DB_H
+#define CUCO_BSS_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+/*
+ * PostgreSQL connections of the domains.
+ *
+ * Each domain owns one schema and one role (cuco_<domain>) that can write only
+ * there. controld logs in once per connection with the URL from its config (the
+ * embedded cluster's admin URL by default) and switches the connection to the
+ * domain's role with SET ROLE, so a domain's SQL cannot touch another schema.
+ * Each consumer, relay and request pool of a domain opens its own connections
+ * (bulkheads): a slow domain cannot starve another of connections.
+ *
+ * Not thread-safe: one struct db per thread at a time.
+ */
+
+struct db;
+
+/* One schema migration, embedded in the binary (see embed_sql.py). */
+struct db_migration {
+	unsigned version;  /* 1, 2, 3 ... without gaps */
+	const char *name;  /* "init" for 001_init.sql */
+	const char *sql;   /* the file's text, run in one transaction */
+};
+
+/*
+ * Connect to @url and, when @role is not NULL, SET ROLE @role and
+ * search_path to @schema. Returns 0, or -EIO with a message in @err.
+ */
+int db_open(const char *url, const char *role, const char *schema, struct db **ret, char *err,
+	    size_t errlen);
+
+/* Close; accepts NULL, returns NULL. */
+struct db *db_close(struct db *db);
+
+/* The libpq connection, for the domain's own queries. */
+PGconn *db_conn(struct db *db);
+
+/*
+ * Bring a domain's schema up to date, as the admin (not the domain's role):
+ * create role cuco_@domain (NOLOGIN) and schema @domain owned by it if they
+ * are missing, grant the login role membership, then run each migration newer
+ * than the schema's recorded version in its own transaction, as the domain's
+ * role, recording it in @domain.schema_migrations. Idempotent. Two controlds
+ * starting at once are serialized by an advisory lock.
+ * Returns 0; -EPROTO when the database holds a version newer than the newest
+ * of @m (message: "schema security is at version 7, this binary knows up to 5;
+ * refusing to start"); -EIO otherwise. @err names the domain, the migration and
+ * the server's message.
+ */
+int db_migrate(const char *url, const char *domain, const struct db_migration *m, size_t n,
+	       char *err, size_t errlen);
+
+/* BEGIN / COMMIT / ROLLBACK. Return 0 or -EIO (COMMIT: -EAGAIN on a serialization failure). */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+int db_rollback(struct db *db);
+
+/*
+ * Run @sql with text parameters. Returns the result (PGRES_COMMAND_OK or
+ * PGRES_TUPLES_OK; the caller PQclear()s it) or NULL with the server's
+ * message in @err. SQLSTATE of the failure in @ret_sqlstate when not NULL
+ * ("23505" unique violation, "40001" serialization failure ...).
+ */
+PGresult *db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
+		  char *err, size_t errlen, char ret_sqlstate[6]);
+
+/* Whether the server answers (SELECT 1). Returns 0 or -EIO. */
+int db_ping(struct db *db);
+
+#endif

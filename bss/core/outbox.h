@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CUCO_BSS_OUTBOX_H
+#define CUCO_BSS_OUTBOX_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bss/core/db.h"
+
+/*
+ * The transactional outbox, which is also the domain's append-only event
+ * store (table <schema>.outbox: seq, event_id, type, schema_version,
+ * aggregate_type, aggregate_id, aggregate_version, payload, traceparent,
+ * created_at). A domain writes its state change and its event in one
+ * transaction; the relay publishes what was committed.
+ */
+
+#define OUTBOX_NEW_AGGREGATE 0 /* expected version of an aggregate that does not exist yet */
+
+/*
+ * Append one event inside the caller's open transaction on @db (the domain's
+ * connection, search_path = its schema). The aggregate's new version is
+ * @expected_version + 1; a concurrent writer that got there first makes this
+ * return -EAGAIN (optimistic concurrency: the caller rolls back and retries
+ * or reports a conflict). @payload is borrowed. @traceparent may be NULL or "".
+ * On success writes the event's sequence number and id (UUID text) when the
+ * pointers are not NULL. Returns 0, -EAGAIN, -EINVAL (bad argument) or -EIO
+ * (message in @err).
+ */
+int outbox_append(struct db *db, const char *aggregate_type, const char *aggregate_id,
+		  int64_t expected_version, const char *type, int schema_version, json_t *payload,
+		  const char *traceparent, int64_t *ret_seq, char ret_event_id[37], char *err,
+		  size_t errlen);
+
+#endif
