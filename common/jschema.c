@@ -31,7 +31,8 @@ struct cctx {
 	struct js_doc *doc;
 	char path[512]; /* JSON pointer of the schema being compiled, for errors */
 	unsigned depth;
-	bool at_root;
+	bool at_root;      /* the next schema compiled is the document's root */
+	bool node_is_root; /* the keyword being compiled belongs to the root */
 	/* $refs met, resolved once the whole document is compiled. */
 	struct js_node **refs;
 	size_t n_refs, cap_refs;
@@ -554,7 +555,7 @@ kw_annotation(struct cctx *c, struct js_node *n, const char *kw, json_t *v)
 
 	if (strcmp(kw, "$id") == 0) {
 		/* A nested $id would start a new base URI for $ref; we resolve against the document only. */
-		if (!c->at_root)
+		if (!c->node_is_root)
 			return cfail(c, "$id is only accepted at a schema's root");
 		ok = json_is_string(v);
 	} else if (strcmp(kw, "readOnly") == 0 || strcmp(kw, "writeOnly") == 0 ||
@@ -636,11 +637,12 @@ keyword_lookup(const char *name)
 static int
 compile_keywords(struct cctx *c, struct js_node *n, json_t *s)
 {
-	bool at_root = c->at_root;
+	bool root = c->at_root;
 	const char *key;
 	json_t *v;
 	int r = 0;
 
+	c->at_root = false;
 	json_object_foreach(s, key, v) {
 		size_t old;
 		kw_fn *fn;
@@ -651,9 +653,8 @@ compile_keywords(struct cctx *c, struct js_node *n, json_t *s)
 		fn = keyword_lookup(key);
 		if (fn == NULL)
 			return cfail(c, "unsupported keyword '%s' (supported: %s)", key, JSCHEMA_KEYWORDS);
-		c->at_root = false;
+		c->node_is_root = root;
 		r = fn(c, n, key, v);
-		c->at_root = at_root;
 		if (r < 0)
 			return r;
 		c->path[old] = '\0';
@@ -845,7 +846,7 @@ resolve(struct cctx *c, const struct jschema_registry *reg, struct js_node *n, c
 	n->ref = at != NULL ? map_get(target, at) : NULL;
 	if (n->ref == NULL && at != NULL && c != NULL && target == c->doc) {
 		/* Compile the target where it is, with errors naming the pointer. */
-		snprintf(c->path, sizeof(c->path), "%s", buf);
+		snprintf(c->path, sizeof(c->path), "%s", n->ref_str + 1);
 		r = compile(c, at, &n->ref);
 		if (r < 0)
 			goto out_free;
