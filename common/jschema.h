@@ -56,6 +56,13 @@ extern const char JSCHEMA_KEYWORDS[];
  */
 #define JSCHEMA_MAX_DEPTH 128
 
+/*
+ * ... and past this many schemas applied in all, so that alternatives over
+ * recursive references (cost: branches to the power of the depth) stay
+ * bounded. A 1 MB body of small values under a plain schema stays far below.
+ */
+#define JSCHEMA_MAX_STEPS (1UL << 22)
+
 struct jschema_registry;
 
 /*

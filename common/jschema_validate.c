@@ -24,6 +24,7 @@ struct vctx {
 	char path[1024];           /* JSON pointer of the instance value being checked */
 	size_t len;                /* strlen(path) */
 	unsigned depth;
+	unsigned long steps; /* schemas applied so far, against JSCHEMA_MAX_STEPS */
 	/* Too deep or a dangling $ref: the verdict is "invalid" whatever not/oneOf say. */
 	bool aborted;
 	struct jschema_error abort_err;
@@ -746,6 +747,11 @@ validate(struct vctx *v, const struct js_node *n, const json_t *inst, const char
 	if (v->depth >= JSCHEMA_MAX_DEPTH)
 		return abort_walk(v, via != NULL ? via : "$ref",
 				  "nested too deeply (more than %d levels of schemas)", JSCHEMA_MAX_DEPTH);
+	/* anyOf over $refs to anyOf ... costs branches^depth: a budget bounds it. */
+	if (++v->steps > JSCHEMA_MAX_STEPS)
+		return abort_walk(v, via != NULL ? via : "$ref",
+				  "too costly to validate (more than %lu schema applications)",
+				  (unsigned long)JSCHEMA_MAX_STEPS);
 	if (n->kind == JS_TRUE)
 		return 0;
 	if (n->kind == JS_FALSE)
