@@ -121,39 +121,212 @@ escape_inside(char c, char lit[2])
 	return NULL;
 }
 
+/*
+ * glibc builds a tree node per atom and copies a repeated atom's tree once
+ * per repetition: "((a{100}){100}){100}" would be a million nodes. The cost
+ * below counts those copies; a pattern above the limit is refused.
+ */
+#define REGEX_MAX_COST 5000
+#define REGEX_MAX_GROUPS 32
+
+struct cost {
+	unsigned long sum[REGEX_MAX_GROUPS + 1]; /* nodes in each open group so far */
+	unsigned long last;                      /* nodes of the last atom, for a quantifier */
+	unsigned depth;
+};
+
+static void
+cost_atom(struct cost *c, unsigned long n)
+{
+	c->last = n;
+	c->sum[c->depth] += n;
+	if (c->sum[c->depth] > REGEX_MAX_COST)
+		c->sum[c->depth] = REGEX_MAX_COST + 1;
+}
+
+static void
+cost_repeat(struct cost *c, unsigned long times)
+{
+	unsigned long extra = c->last * (times > 0 ? times - 1 : 0);
+
+	c->sum[c->depth] += extra > REGEX_MAX_COST ? REGEX_MAX_COST + 1 : extra;
+	if (c->sum[c->depth] > REGEX_MAX_COST)
+		c->sum[c->depth] = REGEX_MAX_COST + 1;
+}
+
+/* "{n}", "{n,}" or "{n,m}" at @p: its length and copies, or 0 when it is a literal brace. */
+static size_t
+interval(const char *p, unsigned long *ret_times)
+{
+	unsigned long n = 0, m = 0;
+	size_t i = 1;
+	bool comma = false, have_m = false;
+
+	if (p[i] < '0' || p[i] > '9')
+		return 0;
+	for (; p[i] >= '0' && p[i] <= '9'; i++)
+		n = n > 100000 ? n : n * 10 + (unsigned long)(p[i] - '0');
+	if (p[i] == ',') {
+		comma = true;
+		for (i++; p[i] >= '0' && p[i] <= '9'; i++, have_m = true)
+			m = m > 100000 ? m : m * 10 + (unsigned long)(p[i] - '0');
+	}
+	if (p[i] != '}')
+		return 0;
+	*ret_times = have_m ? m : comma ? n + 1 : n;
+	return i + 1;
+}
+
+/* Copy a bracket expression starting at @p ("["), returning the length read, or 0. */
+static size_t
+bracket(const char *p, struct out *o, char *err, size_t errlen)
+{
+	char lit[2], ch[2] = {0, 0};
+	const char *rep;
+	size_t i = 1;
+
+	/* In ECMA-262 "[]" matches nothing and "[^]" anything; POSIX reads on. */
+	if (p[1] == ']' || (p[1] == '^' && p[2] == ']')) {
+		snprintf(err, errlen, "empty character class '[]' or '[^]'");
+		return 0;
+	}
+	if (put(o, "[") < 0)
+		return 0;
+	for (; p[i] != ']'; i++) {
+		if (p[i] == '\0') {
+			snprintf(err, errlen, "unterminated '['");
+			return 0;
+		}
+		if (p[i] == '[' && (p[i + 1] == ':' || p[i + 1] == '.' || p[i + 1] == '=')) {
+			snprintf(err, errlen, "POSIX classes such as [[:alpha:]] are not ECMA-262");
+			return 0;
+		}
+		if (p[i] == '\\') {
+			i++;
+			rep = escape_inside(p[i], lit);
+			if (rep == NULL) {
+				snprintf(err, errlen, "unsupported escape '\\%c' inside [...]",
+					 p[i] ? p[i] : ' ');
+				return 0;
+			}
+		} else {
+			ch[0] = p[i];
+			rep = ch;
+		}
+		if (put(o, rep) < 0)
+			return 0;
+	}
+	return put(o, "]") < 0 ? 0 : i + 1;
+}
+
 static int
 translate(const char *p, struct out *o, char *err, size_t errlen)
 {
-	bool in_bracket = false;
+	struct cost c = {.depth = 0};
+	bool can_repeat = false, repeated = false;
 	char lit[3], ch[2] = {0, 0};
+	unsigned long times;
 	const char *rep;
+	size_t n;
 
+	err[0] = '\0';
 	for (; *p != '\0'; p++) {
-		if (*p == '\\') {
-			p++;
-			rep = in_bracket ? escape_inside(*p, lit) : escape_outside(*p, lit);
-			if (rep == NULL) {
-				snprintf(err, errlen, "unsupported escape '\\%c'%s", *p ? *p : ' ',
-					 in_bracket ? " inside [...]" : "");
+		if (*p == '*' || *p == '+' || *p == '?' || (*p == '{' && interval(p, &times) > 0)) {
+			/* ECMA-262 §22.2.1: one quantifier an atom, and "?" after it only makes it lazy,
+			 * which does not change whether the pattern matches. */
+			if (repeated && *p == '?') {
+				repeated = false;
+				continue;
+			}
+			if (!can_repeat) {
+				snprintf(err, errlen, "nothing to repeat before '%c'", *p);
 				return -EINVAL;
 			}
-			if (put(o, rep) < 0)
+			n = *p == '{' ? interval(p, &times) : 1;
+			if (*p != '{')
+				times = *p == '+' ? 2 : 1;
+			cost_repeat(&c, times);
+			snprintf(lit, sizeof(lit), "%c", *p);
+			if (put(o, *p == '{' ? "{" : lit) < 0)
 				return -ENOMEM;
+			if (*p == '{') {
+				char iv[32];
+
+				snprintf(iv, sizeof(iv), "%.*s", (int)(n - 1), p + 1);
+				if (put(o, iv) < 0)
+					return -ENOMEM;
+			}
+			p += n - 1;
+			can_repeat = false;
+			repeated = true;
 			continue;
 		}
-		if (!in_bracket && *p == '[') {
-			in_bracket = true;
-			/* In ECMA-262 "[]" matches nothing and "[^]" anything; POSIX reads on. */
-			if (p[1] == ']' || (p[1] == '^' && p[2] == ']')) {
-				snprintf(err, errlen, "empty character class '[]' or '[^]'");
+		repeated = false;
+		can_repeat = true;
+		rep = ch;
+		ch[0] = *p;
+		switch (*p) {
+		case '\\':
+			p++;
+			rep = escape_outside(*p, lit);
+			if (rep == NULL) {
+				snprintf(err, errlen, "unsupported escape '\\%c'", *p ? *p : ' ');
 				return -EINVAL;
 			}
-		} else if (in_bracket && *p == ']') {
-			in_bracket = false;
+			cost_atom(&c, 1);
+			break;
+		case '[':
+			n = bracket(p, o, err, errlen);
+			if (n == 0)
+				return err[0] != '\0' ? -EINVAL : -ENOMEM;
+			p += n - 1;
+			cost_atom(&c, 1);
+			continue;
+		case '(':
+			if (p[1] == '?') {
+				snprintf(err, errlen, "'(?' groups and lookarounds are not supported");
+				return -EINVAL;
+			}
+			if (c.depth == REGEX_MAX_GROUPS) {
+				snprintf(err, errlen, "groups nested deeper than %d", REGEX_MAX_GROUPS);
+				return -EINVAL;
+			}
+			c.sum[++c.depth] = 0;
+			can_repeat = false;
+			break;
+		case ')':
+			if (c.depth == 0) {
+				snprintf(err, errlen, "unmatched ')'");
+				return -EINVAL;
+			}
+			c.depth--;
+			cost_atom(&c, c.sum[c.depth + 1] + 1);
+			break;
+		case '|':
+		case '^':
+		case '$':
+			can_repeat = false;
+			cost_atom(&c, 1);
+			break;
+		case '{':
+		case '}':
+			rep = *p == '{' ? "\\{" : "\\}"; /* Annex B: a brace that is no quantifier */
+			cost_atom(&c, 1);
+			break;
+		default:
+			cost_atom(&c, 1);
 		}
-		ch[0] = *p;
-		if (put(o, ch) < 0)
+		if (put(o, rep) < 0)
 			return -ENOMEM;
+	}
+	if (c.depth != 0) {
+		snprintf(err, errlen, "unmatched '('");
+		return -EINVAL;
+	}
+	if (c.sum[0] > REGEX_MAX_COST) {
+		snprintf(err, errlen, "too complex (its repetitions expand past %d nodes)",
+			 REGEX_MAX_COST);
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -30,7 +30,7 @@ struct vctx {
 	struct jschema_error abort_err;
 };
 
-static void
+static void __attribute__((format(printf, 4, 0)))
 set_error(struct jschema_error *e, const char *path, const char *keyword, const char *fmt,
 	  va_list ap)
 {

@@ -314,6 +314,10 @@ test_refusals(void **state)
 	refused("{\"pattern\":\"(\"}", "customer: /pattern: pattern '(' is refused");
 	refused("{\"pattern\":\"\\\\p{L}\"}", "unsupported escape '\\p'");
 	refused("{\"patternProperties\":{\"[\":{}}}", "patternProperties key '[' is refused");
+	refused("{\"pattern\":\"a++\"}", "nothing to repeat");
+	refused("{\"pattern\":\"(?:a)\"}", "'(?' groups");
+	refused("{\"pattern\":\"[[:alpha:]]\"}", "POSIX classes");
+	refused("{\"pattern\":\"((a{100}){100}){100}\"}", "too complex");
 	refused("{\"type\":\"int\"}", "customer: /type: 'type' must be one of");
 	refused("{\"minLength\":-1}", "'minLength' must be a non-negative integer");
 	refused("{\"multipleOf\":0}", "'multipleOf' must be greater than 0");
@@ -562,9 +566,14 @@ test_patterns(void **state)
 	struct jschema_registry *r = one("{\"properties\":{"
 					 "\"d\":{\"pattern\":\"^\\\\d{3}$\"},"
 					 "\"w\":{\"pattern\":\"^[\\\\w.-]+@\\\\S+$\"},"
-					 "\"u\":{\"pattern\":\"b\"}}}");
+					 "\"u\":{\"pattern\":\"b\"},"
+					 "\"l\":{\"pattern\":\"^a+?b{2}c{1,}?$\"},"
+					 "\"h\":{\"pattern\":\"^[a-z0-9]{1,63}(\\\\.[a-z0-9]{1,63})*$\"}}}");
 
-	valid(r, "s", "{\"d\":\"123\",\"w\":\"a.b-c_d@x\",\"u\":\"abc\"}");
+	valid(r, "s", "{\"d\":\"123\",\"w\":\"a.b-c_d@x\",\"u\":\"abc\",\"l\":\"aabbc\","
+		      "\"h\":\"edge.example\"}");
+	invalid(r, "s", "{\"l\":\"aabc\"}", "/l", "pattern", "must match the pattern");
+	invalid(r, "s", "{\"h\":\"edge..example\"}", "/h", "pattern", "must match the pattern");
 	invalid(r, "s", "{\"d\":\"ddd\"}", "/d", "pattern", "must match the pattern");
 	invalid(r, "s", "{\"w\":\"a b@x\"}", "/w", "pattern", "must match the pattern");
 	invalid(r, "s", "{\"u\":\"ac\"}", "/u", "pattern", "must match the pattern b");
