@@ -993,12 +993,13 @@ jschema_add(struct jschema_registry *r, const char *name, json_t *schema, char *
 		return -EEXIST;
 	}
 	docs = reallocarray(r->docs, r->n_docs + 1, sizeof(*docs));
-	if (docs == NULL)
+	d = docs != NULL ? calloc(1, sizeof(*d)) : NULL;
+	if (docs != NULL)
+		r->docs = docs;
+	if (d == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
 		return -ENOMEM;
-	r->docs = docs;
-	d = calloc(1, sizeof(*d));
-	if (d == NULL)
-		return -ENOMEM;
+	}
 	d->name = strdup(name);
 	/* Our own copy: nodes borrow from it, and the caller may change theirs. */
 	d->root = json_deep_copy(schema);

@@ -219,111 +219,127 @@ bracket(const char *p, struct out *o, char *err, size_t errlen)
 	return put(o, "]") < 0 ? 0 : i + 1;
 }
 
+struct tr {
+	struct out *o;
+	struct cost c;
+	bool can_repeat; /* an atom precedes */
+	bool repeated;   /* a quantifier precedes */
+	char *err;
+	size_t errlen;
+};
+
+/* A quantifier at @p: "*", "+", "?" or an interval. Sets @ret_len to what it read. */
+static int
+tr_quantifier(struct tr *t, const char *p, size_t *ret_len)
+{
+	unsigned long times = *p == '+' ? 2 : 1;
+	char q[32];
+
+	*ret_len = *p == '{' ? interval(p, &times) : 1;
+	/* ECMA-262 §22.2.1: one quantifier an atom, and "?" after it only makes it lazy,
+	 * which does not change whether the pattern matches. */
+	if (t->repeated && *p == '?') {
+		t->repeated = false;
+		return 0;
+	}
+	if (!t->can_repeat) {
+		snprintf(t->err, t->errlen, "nothing to repeat before '%c'", *p);
+		return -EINVAL;
+	}
+	cost_repeat(&t->c, times);
+	snprintf(q, sizeof(q), "%.*s", (int)*ret_len, p);
+	t->can_repeat = false;
+	t->repeated = true;
+	return put(t->o, q);
+}
+
+static int
+tr_group(struct tr *t, const char *p)
+{
+	if (*p == '(') {
+		if (p[1] == '?') {
+			snprintf(t->err, t->errlen, "'(?' groups and lookarounds are not supported");
+			return -EINVAL;
+		}
+		if (t->c.depth == REGEX_MAX_GROUPS) {
+			snprintf(t->err, t->errlen, "groups nested deeper than %d", REGEX_MAX_GROUPS);
+			return -EINVAL;
+		}
+		t->c.sum[++t->c.depth] = 0;
+		t->can_repeat = false;
+		return put(t->o, "(");
+	}
+	if (t->c.depth == 0) {
+		snprintf(t->err, t->errlen, "unmatched ')'");
+		return -EINVAL;
+	}
+	t->c.depth--;
+	cost_atom(&t->c, t->c.sum[t->c.depth + 1] + 1);
+	return put(t->o, ")");
+}
+
+/* Anything but a quantifier at @p. Sets @ret_len to what it read. */
+static int
+tr_atom(struct tr *t, const char *p, size_t *ret_len)
+{
+	char lit[3], ch[2] = {*p, 0};
+	const char *rep = ch;
+
+	*ret_len = 1;
+	t->repeated = false;
+	t->can_repeat = true;
+	switch (*p) {
+	case '\\':
+		rep = escape_outside(p[1], lit);
+		if (rep == NULL) {
+			snprintf(t->err, t->errlen, "unsupported escape '\\%c'", p[1] ? p[1] : ' ');
+			return -EINVAL;
+		}
+		*ret_len = 2;
+		break;
+	case '[':
+		*ret_len = bracket(p, t->o, t->err, t->errlen);
+		cost_atom(&t->c, 1);
+		return *ret_len == 0 ? (t->err[0] != '\0' ? -EINVAL : -ENOMEM) : 0;
+	case '(':
+	case ')':
+		return tr_group(t, p);
+	case '|':
+	case '^':
+	case '$':
+		t->can_repeat = false;
+		break;
+	case '{':
+	case '}':
+		rep = *p == '{' ? "\\{" : "\\}"; /* Annex B: a brace that is no quantifier */
+		break;
+	}
+	cost_atom(&t->c, 1);
+	return put(t->o, rep);
+}
+
 static int
 translate(const char *p, struct out *o, char *err, size_t errlen)
 {
-	struct cost c = {.depth = 0};
-	bool can_repeat = false, repeated = false;
-	char lit[3], ch[2] = {0, 0};
+	struct tr t = {.o = o, .err = err, .errlen = errlen};
 	unsigned long times;
-	const char *rep;
-	size_t n;
+	size_t len;
+	int r;
 
 	err[0] = '\0';
-	for (; *p != '\0'; p++) {
-		if (*p == '*' || *p == '+' || *p == '?' || (*p == '{' && interval(p, &times) > 0)) {
-			/* ECMA-262 §22.2.1: one quantifier an atom, and "?" after it only makes it lazy,
-			 * which does not change whether the pattern matches. */
-			if (repeated && *p == '?') {
-				repeated = false;
-				continue;
-			}
-			if (!can_repeat) {
-				snprintf(err, errlen, "nothing to repeat before '%c'", *p);
-				return -EINVAL;
-			}
-			n = *p == '{' ? interval(p, &times) : 1;
-			if (*p != '{')
-				times = *p == '+' ? 2 : 1;
-			cost_repeat(&c, times);
-			snprintf(lit, sizeof(lit), "%c", *p);
-			if (put(o, *p == '{' ? "{" : lit) < 0)
-				return -ENOMEM;
-			if (*p == '{') {
-				char iv[32];
-
-				snprintf(iv, sizeof(iv), "%.*s", (int)(n - 1), p + 1);
-				if (put(o, iv) < 0)
-					return -ENOMEM;
-			}
-			p += n - 1;
-			can_repeat = false;
-			repeated = true;
-			continue;
-		}
-		repeated = false;
-		can_repeat = true;
-		rep = ch;
-		ch[0] = *p;
-		switch (*p) {
-		case '\\':
-			p++;
-			rep = escape_outside(*p, lit);
-			if (rep == NULL) {
-				snprintf(err, errlen, "unsupported escape '\\%c'", *p ? *p : ' ');
-				return -EINVAL;
-			}
-			cost_atom(&c, 1);
-			break;
-		case '[':
-			n = bracket(p, o, err, errlen);
-			if (n == 0)
-				return err[0] != '\0' ? -EINVAL : -ENOMEM;
-			p += n - 1;
-			cost_atom(&c, 1);
-			continue;
-		case '(':
-			if (p[1] == '?') {
-				snprintf(err, errlen, "'(?' groups and lookarounds are not supported");
-				return -EINVAL;
-			}
-			if (c.depth == REGEX_MAX_GROUPS) {
-				snprintf(err, errlen, "groups nested deeper than %d", REGEX_MAX_GROUPS);
-				return -EINVAL;
-			}
-			c.sum[++c.depth] = 0;
-			can_repeat = false;
-			break;
-		case ')':
-			if (c.depth == 0) {
-				snprintf(err, errlen, "unmatched ')'");
-				return -EINVAL;
-			}
-			c.depth--;
-			cost_atom(&c, c.sum[c.depth + 1] + 1);
-			break;
-		case '|':
-		case '^':
-		case '$':
-			can_repeat = false;
-			cost_atom(&c, 1);
-			break;
-		case '{':
-		case '}':
-			rep = *p == '{' ? "\\{" : "\\}"; /* Annex B: a brace that is no quantifier */
-			cost_atom(&c, 1);
-			break;
-		default:
-			cost_atom(&c, 1);
-		}
-		if (put(o, rep) < 0)
-			return -ENOMEM;
+	for (; *p != '\0'; p += len) {
+		if (*p == '*' || *p == '+' || *p == '?' || (*p == '{' && interval(p, &times) > 0))
+			r = tr_quantifier(&t, p, &len);
+		else
+			r = tr_atom(&t, p, &len);
+		if (r < 0)
+			return r;
 	}
-	if (c.depth != 0) {
+	if (t.c.depth != 0) {
 		snprintf(err, errlen, "unmatched '('");
 		return -EINVAL;
 	}
-	if (c.sum[0] > REGEX_MAX_COST) {
+	if (t.c.sum[0] > REGEX_MAX_COST) {
 		snprintf(err, errlen, "too complex (its repetitions expand past %d nodes)",
 			 REGEX_MAX_COST);
 		return -EINVAL;
