@@ -172,11 +172,10 @@ run_group(const char *file, json_t *group, struct figures *f)
 			continue;
 		}
 		f->wrong++;
-		printf("  WRONG: \"%s\" / \"%s\": %s, expected %s%s%s%s%s\n", desc, tdesc,
-		       got ? "valid" : "invalid", want ? "valid" : "invalid", got ? "" : " (",
-		       got ? "" : e.pointer, got ? "" : ": ", got ? "" : e.message);
+		printf("  WRONG: \"%s\" / \"%s\": %s, expected %s\n", desc, tdesc,
+		       got ? "valid" : "invalid", want ? "valid" : "invalid");
 		if (!got)
-			printf("    )\n");
+			printf("    ('%s' %s: %s)\n", e.pointer, e.keyword, e.message);
 	}
 	jschema_registry_free(r);
 }
