@@ -27,12 +27,16 @@ struct host {
 	struct idem_pg *idem;
 };
 
+/* The security domain's secrets live in their own 0700 directory. */
+static char security_dir[300];
+
 static void
 security_config(const struct ctl_config *cfg, struct security_config *sc)
 {
 	memset(sc, 0, sizeof(*sc));
+	snprintf(security_dir, sizeof(security_dir), "%s/security", cfg->state_dir);
 	sc->url = cfg->database;
-	sc->state_dir = cfg->state_dir;
+	sc->state_dir = security_dir;
 	sc->access_ttl = cfg->token_lifetime_s;
 	sc->refresh_ttl = cfg->refresh_lifetime_s;
 }

@@ -131,8 +131,15 @@ load_config(const char *path, const struct overrides *o, struct ctl_config *cfg)
 static int
 prepare_state_dir(const struct ctl_config *cfg)
 {
+	char sub[300];
+
 	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
 		log_err("state directory %s: %s", cfg->state_dir, strerror(errno));
+		return -errno;
+	}
+	snprintf(sub, sizeof(sub), "%s/security", cfg->state_dir);
+	if (mkdir(sub, 0700) < 0 && errno != EEXIST) {
+		log_err("state directory %s: %s", sub, strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -222,6 +229,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "migrate") == 0 && optind + 1 >= argc)
 		return host_migrate(&cfg) < 0 ? 1 : 0;
 	if (strcmp(cmd, "audit") == 0 && optind + 2 == argc && strcmp(argv[optind + 1], "verify") == 0) {
+		if (prepare_state_dir(&cfg) < 0)
+			return 1;
 		ret = host_audit_verify(&cfg);
 		return ret < 0 ? 1 : ret;
 	}
