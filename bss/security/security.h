@@ -354,7 +354,8 @@ struct security_audit_report {
 	 * "seq-gap" (records removed), "link-broken" (a record removed or
 	 * inserted: its prev hash is not its predecessor's), "truncated" (the
 	 * chain ends before the anchor), "anchor-mismatch" (the anchored record
-	 * differs), "" when ok.
+	 * differs), "anchor-unreadable" (the anchor file is damaged; see
+	 * @message), "" when ok.
 	 */
 	char problem[32];
 	char message[256];
