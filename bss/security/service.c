@@ -221,20 +221,21 @@ sec_audit(struct security *sec, const struct cuco_principal *p, const char *acti
 	char subject[sizeof(p->subject)], name[sizeof(p->name)], remote[sizeof(p->remote)];
 	char trace[sizeof(p->traceparent)];
 	struct security_audit_entry e = {0};
-	json_t *empty = NULL;
 	int64_t head;
 	char *text;
 	int rc;
 
-	rc = store_audit_head(sec->db, &head, e.prev, sec->dberr, sizeof(sec->dberr));
-	if (rc)
-		return sec_store_fail(sec, rc, "audit", err);
 	if (details == NULL)
-		details = empty = json_object();
+		details = json_object();
 	text = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(empty);
+	json_decref(details);
 	if (text == NULL)
 		return security_fail(err, -ENOMEM, "internal", "", "audit: details");
+	rc = store_audit_head(sec->db, &head, e.prev, sec->dberr, sizeof(sec->dberr));
+	if (rc) {
+		free(text);
+		return sec_store_fail(sec, rc, "audit", err);
+	}
 	clean(subject, sizeof(subject), p->subject);
 	clean(name, sizeof(name), p->name);
 	clean(remote, sizeof(remote), p->remote);
@@ -267,8 +268,10 @@ sec_audit_alone(struct security *sec, const struct cuco_principal *p, const char
 {
 	int rc = sec_begin(sec, err);
 
-	if (rc)
+	if (rc) {
+		json_decref(details);
 		return rc;
+	}
 	rc = sec_audit(sec, p, action, target, outcome, details, err);
 	if (rc) {
 		sec_rollback(sec);
@@ -306,7 +309,6 @@ security_audit(struct security *sec, const struct cuco_principal *p, const char 
 	       struct security_error *err)
 {
 	json_t *details = NULL;
-	int rc;
 
 	if (!audit_text_ok(action, 100, false))
 		return security_fail(err, -EINVAL, "invalid-argument", "action",
@@ -329,9 +331,7 @@ security_audit(struct security *sec, const struct cuco_principal *p, const char 
 					     "details: must be a JSON object");
 		}
 	}
-	rc = sec_audit_alone(sec, p, action, target, outcome, details, err);
-	json_decref(details);
-	return rc;
+	return sec_audit_alone(sec, p, action, target, outcome, details, err);
 }
 
 int

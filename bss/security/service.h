@@ -47,8 +47,8 @@ void sec_rollback(struct security *sec);
 int sec_store_fail(struct security *sec, int rc, const char *what, struct security_error *err);
 
 /*
- * Append an audit record in the open transaction. @details (borrowed, may be
- * NULL) must be an object; it is stored as compact JSON with sorted keys.
+ * Append an audit record in the open transaction. Takes @details (may be
+ * NULL), also on failure: an object, stored as compact JSON with sorted keys.
  */
 int sec_audit(struct security *sec, const struct cuco_principal *p, const char *action,
 	      const char *target, const char *outcome, json_t *details,

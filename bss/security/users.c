@@ -61,7 +61,7 @@ record(struct security *sec, const struct cuco_principal *p, const struct user_r
 	if (details)
 		json_object_set(payload, "changes", details);
 	rc = sec_event(sec, p, "user", u->id, old_version, type, payload, err);
-	rc = rc ?: sec_audit(sec, p, action, target, "success", details, err);
+	rc = rc ?: sec_audit(sec, p, action, target, "success", json_incref(details), err);
 	json_decref(details);
 	return rc;
 }
