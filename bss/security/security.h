@@ -28,8 +28,10 @@
  *   invalid-argument      -EINVAL   a field is malformed (err->field names it)
  *   weak-password         -EINVAL   the password breaks a rule of the policy
  *   user-exists           -EEXIST   the user name is taken
+ *   conflict              -EEXIST   another unique key is taken (should not happen)
  *   not-found             -ENOENT   no such user / API key
  *   stale-version         -ESTALE   the expected version is not the current one
+ *   last-admin            -EBUSY    the change would leave no active admin
  *   forbidden             -EPERM    the principal may not do this
  *   invalid-credentials   -EACCES   wrong name/password, bad, expired or revoked token
  *   internal              -EIO      the database or the state directory failed
@@ -185,8 +187,9 @@ int security_user_list(struct security *sec, const struct cuco_principal *p,
 		       struct security_error *err);
 
 /*
- * Update display name, roles, state (admin only; an admin cannot disable
- * itself nor drop its own admin role, so that one admin always remains).
+ * Update display name, roles, state (admin only; the last active admin cannot
+ * be disabled nor lose its admin role: "last-admin"). An update that changes
+ * nothing writes no version, event or audit record.
  * Changing roles or disabling ends the user's sessions (refresh tokens
  * revoked, access tokens refused). Event security.user.updated.
  */
@@ -195,8 +198,8 @@ int security_user_update(struct security *sec, const struct cuco_principal *p, c
 			 struct security_error *err);
 
 /*
- * Delete (admin only, not itself): the user, its refresh tokens and its API
- * keys go. @expected_version as in update (-1: any). Event security.user.deleted.
+ * Delete (admin only; not the last active admin): the user, its sessions,
+ * refresh tokens and API keys go. @expected_version as in update (-1: any). Event security.user.deleted.
  */
 int security_user_delete(struct security *sec, const struct cuco_principal *p, const char *id,
 			 int64_t expected_version, struct security_error *err);
@@ -205,8 +208,8 @@ int security_user_delete(struct security *sec, const struct cuco_principal *p, c
  * Change one's own password (the principal must be the user itself, also with
  * a token restricted to changing the password): @old_password is checked,
  * @new_password must pass the policy and differ from the old one. Clears
- * must_change_password and ends the other sessions. Event
- * security.user.password_changed.
+ * must_change_password and ends every session of the user, the caller's
+ * included (log in again). Event security.user.password_changed.
  */
 int security_password_change(struct security *sec, const struct cuco_principal *p,
 			     const char *old_password, const char *new_password,

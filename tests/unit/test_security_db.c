@@ -205,6 +205,18 @@ test_bootstrap(void **state)
 	ok(security_authenticate(f->sec, tok.access_token, &p, NULL, &err), &err);
 	assert_string_equal(p.name, "admin");
 
+	/* A state directory open to others is refused. */
+	{
+		struct security_config bad = f->cfg;
+		struct security *other = NULL;
+
+		chmod(f->dir, 0755);
+		assert_int_equal(security_open(&bad, &other, &err), -EINVAL);
+		assert_string_equal(err.field, "state_dir");
+		assert_non_null(strstr(err.message, "0700"));
+		chmod(f->dir, 0700);
+	}
+
 	/* The roles table, for GET /api/v1/roles. */
 	json_t *roles = security_roles();
 	assert_int_equal(json_array_size(roles), 6);
@@ -509,6 +521,14 @@ test_users_and_concurrency(void **state)
 				  "'security.user.create' AND outcome = 'denied' AND name = 'bob'"),
 			 1);
 	make_user(f, "self-1", CUCO_ROLE_BIT(CUCO_ROLE_SELFCARE), "cust-42", sc);
+	{
+		struct security_tokens st;
+		struct cuco_principal self = login_as(f, "self-1", STRONG, &st);
+
+		/* A self-care principal carries its customer, for the other domains to check. */
+		assert_string_equal(self.customer_id, "cust-42");
+		assert_int_equal(self.roles, CUCO_ROLE_BIT(CUCO_ROLE_SELFCARE));
+	}
 
 	/* Optimistic concurrency: two writers read version 1; the second loses. */
 	ok(security_user_update(f->sec, &f->admin, id, &up, &j, &err), &err);
@@ -684,6 +704,21 @@ test_audit_tampering(void **state)
 	r = verify(f);
 	if (!r.ok)
 		fail_msg("clean chain refused: %s", r.message);
+	/* The CLI verifies as a system principal; other users may not. */
+	{
+		struct cuco_principal cli = {.subject = "system:cli", .name = "cli"};
+		struct security_audit_report r2;
+		struct security_tokens t;
+		struct cuco_principal frank;
+
+		ok(security_audit_verify(f->sec, &cli, &r2, &err), &err);
+		assert_true(r2.ok);
+		assert_int_equal(r2.records, r.records);
+		frank = login_as(f, "frank", STRONG, &t);
+		assert_int_equal(security_audit_verify(f->sec, &frank, &r2, &err), -EPERM);
+		r = verify(f);
+		assert_true(r.ok);
+	}
 	head = count(f, "SELECT max(seq) FROM security.audit_log");
 	assert_true(head >= 6);
 	assert_int_equal(r.anchor_seq, head);
