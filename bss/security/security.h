@@ -15,7 +15,8 @@
  * tokens, API keys, and the audit log.
  *
  * Every function that reads or changes the domain takes the caller's
- * principal and authorizes the call itself (the REST gateway, NETCONF and the
+ * principal (never NULL; an anonymous caller is an empty principal with its
+ * remote address) and authorizes the call itself (the REST gateway, NETCONF and the
  * CLI only authenticate and map results); a refusal returns -EPERM with the
  * code "forbidden" and is audited with the outcome "denied". Every change is
  * written with its outbox event and its audit record in one transaction.

@@ -641,6 +641,53 @@ test_rehash(void **state)
 	login_as(f, "erin", STRONG, &tok);
 }
 
+static double
+min(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+static double
+seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+test_unknown_user_timing(void **state)
+{
+	struct fixture *f = start(state);
+	struct security_error err = {0};
+	struct cuco_principal anon = anonymous();
+	struct security_tokens tok;
+	double unknown = 1e9, wrong = 1e9, t0;
+	char id[37];
+
+	/* A cost that dwarfs the queries: without the dummy hash, unknown names answer at once. */
+	f->sec = security_close(f->sec);
+	f->cfg.pwhash_opslimit = 2;
+	f->cfg.pwhash_memlimit = 16 << 20;
+	ok(security_open(&f->cfg, &f->sec, &err), &err);
+	make_user(f, "gina", CUCO_ROLE_BIT(CUCO_ROLE_READONLY), NULL, id);
+	for (int i = 0; i < 3; i++) {
+		t0 = seconds();
+		assert_int_equal(security_login(f->sec, &anon, "gina", "not her password", &tok,
+						&err),
+				 -EACCES);
+		wrong = min(wrong, seconds() - t0);
+		t0 = seconds();
+		assert_int_equal(security_login(f->sec, &anon, "nobody-at-all", "not her password",
+						&tok, &err),
+				 -EACCES);
+		unknown = min(unknown, seconds() - t0);
+	}
+	if (unknown < wrong / 2)
+		fail_msg("unknown user answered in %.4f s, wrong password in %.4f s", unknown, wrong);
+}
+
 /* Run @sql on the test database as @role (NULL: the admin); returns its SQLSTATE or "". */
 static void
 exec_as(struct fixture *f, const char *role, const char *sql, char state[6])
@@ -795,6 +842,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_apikey_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_users_and_concurrency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rehash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_user_timing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_tampering, setup, teardown),
 	};
 
