@@ -145,7 +145,7 @@ struct security_user_new {
 };
 
 struct security_user_update {
-	int64_t expected_version;  /* the version read; -ESTALE when it moved on */
+	int64_t expected_version;  /* the version read (-ESTALE when it moved on), -1: any */
 	const char *display_name;  /* NULL: unchanged */
 	bool set_roles;		   /* when true, @roles and @customer_id replace the old ones */
 	uint32_t roles;
@@ -200,7 +200,9 @@ int security_user_update(struct security *sec, const struct cuco_principal *p, c
 
 /*
  * Delete (admin only; not the last active admin): the user, its sessions,
- * refresh tokens and API keys go. @expected_version as in update (-1: any). Event security.user.deleted.
+ * refresh tokens and API keys go. @expected_version: the version read, or -1
+ * for any; any other value that is not the current version gives -ESTALE.
+ * Event security.user.deleted.
  */
 int security_user_delete(struct security *sec, const struct cuco_principal *p, const char *id,
 			 int64_t expected_version, struct security_error *err);
@@ -342,7 +344,10 @@ int security_audit(struct security *sec, const struct cuco_principal *p, const c
 /*
  * Records after @after_seq, at most @limit (0: 100, at most 1000), oldest
  * first: {"items": [{"seq", "at", "subject", "name", "remote", "action",
- * "target", "outcome", "details", "traceparent"}], "next": seq}. Admin only.
+ * "target", "outcome", "details", "traceparent"}], "next": the last seq
+ * listed, "head": the last seq of the log (records are numbered 1, 2, 3 ...
+ * without gaps, so also their count)}. Admin only. Checks nothing: see
+ * security_audit_verify().
  */
 int security_audit_list(struct security *sec, const struct cuco_principal *p, int64_t after_seq,
 			unsigned limit, json_t **ret, struct security_error *err);

@@ -339,6 +339,7 @@ security_audit_list(struct security *sec, const struct cuco_principal *p, int64_
 		    unsigned limit, json_t **ret, struct security_error *err)
 {
 	json_t *items;
+	int64_t head, next;
 	int rc;
 
 	if (!security_roles_may(p->roles, "audit.read"))
@@ -348,15 +349,15 @@ security_audit_list(struct security *sec, const struct cuco_principal *p, int64_
 	if (limit > 1000)
 		return security_fail(err, -EINVAL, "invalid-argument", "limit",
 				     "limit: at most 1000, got %u", limit);
-	rc = store_audit_list(sec->db, after_seq, limit, &items, sec->dberr, sizeof(sec->dberr));
+	rc = store_audit_list(sec->db, after_seq, limit, &items, &head, sec->dberr,
+			      sizeof(sec->dberr));
 	if (rc)
 		return sec_store_fail(sec, rc, "audit", err);
-	*ret = json_pack("{s:o, s:I}", "items", items, "next",
-			 (json_int_t)(json_array_size(items)
-					      ? json_integer_value(json_object_get(
-							json_array_get(items, json_array_size(items) - 1),
-							"seq"))
-					      : after_seq));
+	next = json_array_size(items) ? json_integer_value(json_object_get(
+						json_array_get(items, json_array_size(items) - 1), "seq"))
+				      : after_seq;
+	*ret = json_pack("{s:o, s:I, s:I}", "items", items, "next", (json_int_t)next, "head",
+			 (json_int_t)head);
 	return 0;
 }
 

@@ -635,14 +635,20 @@ entry_from(const PGresult *res, int i, struct security_audit_entry *e)
 }
 
 int
-store_audit_list(struct db *db, int64_t after_seq, unsigned limit, json_t **ret_items, char *err,
-		 size_t errlen)
+store_audit_list(struct db *db, int64_t after_seq, unsigned limit, json_t **ret_items,
+		 int64_t *ret_head, char *err, size_t errlen)
 {
 	struct security_audit_entry e;
 	int rc = 0;
-	PGresult *res = audit_rows(db, after_seq, limit, &rc, err, errlen);
+	PGresult *res;
 	json_t *items, *details;
 
+	res = run(db, "SELECT coalesce(max(seq), 0) FROM audit_log", 0, NULL, &rc, err, errlen);
+	if (res == NULL)
+		return rc;
+	*ret_head = integer(res, 0, 0);
+	PQclear(res);
+	res = audit_rows(db, after_seq, limit, &rc, err, errlen);
 	if (res == NULL)
 		return rc;
 	items = json_array();

@@ -139,7 +139,7 @@ int store_audit_head(struct db *db, int64_t *ret_seq, uint8_t ret_hash[SECURITY_
 int store_audit_insert(struct db *db, const struct security_audit_entry *e, char *err,
 		       size_t errlen);
 int store_audit_list(struct db *db, int64_t after_seq, unsigned limit, json_t **ret_items,
-		     char *err, size_t errlen);
+		     int64_t *ret_head, char *err, size_t errlen);
 
 /* Feed every record, in seq order, to @w; stops at the first bad one. */
 int store_audit_walk(struct db *db, struct security_audit_walk *w, char *err, size_t errlen);

@@ -223,7 +223,7 @@ keep_an_admin(struct security *sec, const struct user_row *old, const struct use
 	return 0;
 }
 
-/* Lock user @id and check @expected_version (-1: any). In the open transaction. */
+/* Lock user @id and check @expected_version (-1: any, else exactly). In the open transaction. */
 static int
 load_for_change(struct security *sec, const char *id, int64_t expected_version,
 		struct user_row *u, struct security_error *err)
@@ -232,7 +232,7 @@ load_for_change(struct security *sec, const char *id, int64_t expected_version,
 
 	if (rc)
 		return sec_store_fail(sec, rc, "user", err);
-	if (expected_version >= 0 && u->version != expected_version)
+	if (expected_version != -1 && u->version != expected_version)
 		return security_fail(err, -ESTALE, "stale-version", "version",
 				     "version: user %s is at version %lld, not %lld", u->name,
 				     (long long)u->version, (long long)expected_version);

@@ -604,6 +604,8 @@ test_users_and_concurrency(void **state)
 	assert_string_equal(err.code, "last-admin");
 	assert_int_equal(security_user_delete(f->sec, &f->admin, f->admin.subject, -1, &err),
 			 -EBUSY);
+	/* A version that cannot match (an If-Match the gateway could not read) is stale. */
+	assert_int_equal(security_user_delete(f->sec, &f->admin, id, -2, &err), -ESTALE);
 
 	/* Delete. */
 	ok(security_user_delete(f->sec, &f->admin, id, -1, &err), &err);
@@ -745,6 +747,15 @@ test_audit_tampering(void **state)
 	assert_string_equal(err.field, "outcome");
 	ok(security_audit_list(f->sec, &f->admin, 0, 1000, &list, &err), &err);
 	assert_true(json_array_size(json_object_get(list, "items")) >= 6);
+	assert_int_equal(json_integer_value(json_object_get(list, "head")),
+			 json_array_size(json_object_get(list, "items")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
+					list, "items"), 0), "action")),
+			    "security.user.create");
+	json_decref(list);
+	ok(security_audit_list(f->sec, &f->admin, 2, 2, &list, &err), &err);
+	assert_int_equal(json_array_size(json_object_get(list, "items")), 2);
+	assert_int_equal(json_integer_value(json_object_get(list, "next")), 4);
 	json_decref(list);
 	assert_int_equal(security_audit_list(f->sec, &sys, 0, 10, &list, &err), -EPERM);
 
