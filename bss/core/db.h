@@ -2,6 +2,7 @@
 #ifndef CUCO_BSS_DB_H
 #define CUCO_BSS_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,22 @@ struct db_migration {
 int db_open(const char *url, const char *role, const char *schema, struct db **ret, char *err,
 	    size_t errlen);
 
+/*
+ * db_open() as the domain's role cuco_@domain with search_path @domain.
+ * Returns 0, -EINVAL (bad domain name) or -EIO with a message in @err.
+ */
+int db_open_domain(const char *url, const char *domain, struct db **ret, char *err,
+		   size_t errlen);
+
+/*
+ * Reconnect a connection that was lost (PQreset) and set its role and
+ * search_path again. Returns 0 or -EIO (message in db_error()).
+ */
+int db_reset(struct db *db);
+
+/* Whether @name may name a domain (schema, role suffix): [a-z][a-z0-9_]{0,30}. */
+bool db_name_valid(const char *name);
+
 /* Close; accepts NULL, returns NULL. */
 struct db *db_close(struct db *db);
 
@@ -57,7 +74,11 @@ PGconn *db_conn(struct db *db);
 int db_migrate(const char *url, const char *domain, const struct db_migration *m, size_t n,
 	       char *err, size_t errlen);
 
-/* BEGIN / COMMIT / ROLLBACK. Return 0 or -EIO (COMMIT: -EAGAIN on a serialization failure). */
+/*
+ * BEGIN / COMMIT / ROLLBACK. Return 0 or -EIO (COMMIT: -EAGAIN on a
+ * serialization failure or deadlock; -EIO when the transaction had failed
+ * and COMMIT rolled it back). The message is in db_error().
+ */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 int db_rollback(struct db *db);
@@ -71,7 +92,16 @@ int db_rollback(struct db *db);
 PGresult *db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
 		  char *err, size_t errlen, char ret_sqlstate[6]);
 
-/* Whether the server answers (SELECT 1). Returns 0 or -EIO. */
+/* Whether the server answers (SELECT 1). Returns 0 or -EIO (message in db_error()). */
 int db_ping(struct db *db);
+
+/*
+ * The server's message of a failed @res on one line ("primary (detail)"),
+ * or the connection's when @res is NULL, into @buf.
+ */
+void db_result_error(const PGresult *res, PGconn *conn, char *buf, size_t len);
+
+/* The message of the last failed db_begin/commit/rollback/ping/reset; "" if none. */
+const char *db_error(struct db *db);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef CUCO_BSS_OUTBOX_H
 #define CUCO_BSS_OUTBOX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -14,9 +15,16 @@
  * aggregate_type, aggregate_id, aggregate_version, payload, traceparent,
  * created_at). A domain writes its state change and its event in one
  * transaction; the relay publishes what was committed.
+ *
+ * seq has no gaps and commits in order: appending takes the next number by
+ * locking one counter row until the transaction ends, so the domain's
+ * writing transactions are serialized from their first append to their
+ * commit. Append events last in the transaction, after the state change.
  */
 
 #define OUTBOX_NEW_AGGREGATE 0 /* expected version of an aggregate that does not exist yet */
+#define OUTBOX_NAME_MAX 101   /* event and aggregate types: [A-Za-z0-9_.-]{1,100} */
+#define OUTBOX_ID_MAX 201     /* aggregate ids: 1..200 bytes */
 
 /*
  * Append one event inside the caller's open transaction on @db (the domain's
@@ -26,11 +34,17 @@
  * or reports a conflict). @payload is borrowed. @traceparent may be NULL or "".
  * On success writes the event's sequence number and id (UUID text) when the
  * pointers are not NULL. Returns 0, -EAGAIN, -EINVAL (bad argument) or -EIO
- * (message in @err).
+ * (message in @err). After -EAGAIN or -EIO the transaction must be rolled back.
  */
 int outbox_append(struct db *db, const char *aggregate_type, const char *aggregate_id,
 		  int64_t expected_version, const char *type, int schema_version, json_t *payload,
 		  const char *traceparent, int64_t *ret_seq, char ret_event_id[37], char *err,
 		  size_t errlen);
+
+/* A random (version 4) UUID as text. */
+void outbox_uuid4(char out[37]);
+
+/* Whether @s may be an event or aggregate type: [A-Za-z0-9_.-]{1,100}. */
+bool outbox_type_valid(const char *s);
 
 #endif

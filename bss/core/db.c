@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bss/core/db.h"
+
+struct db {
+	PGconn *conn;
+	char role[64];   /* "" when the login role is kept */
+	char schema[64]; /* "" when search_path is left alone */
+	char error[256]; /* the last failure of begin/commit/rollback/ping/reset */
+};
+
+/* The server's message without its trailing newline. */
+static void
+copy_message(char *dst, size_t len, const char *msg)
+{
+	size_t n;
+
+	if (dst == NULL || len == 0)
+		return;
+	snprintf(dst, len, "%s", msg != NULL && *msg ? msg : "unknown error");
+	n = strlen(dst);
+	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == '\r'))
+		dst[--n] = '\0';
+}
+
+void
+db_result_error(const PGresult *res, PGconn *conn, char *buf, size_t len)
+{
+	const char *primary, *detail;
+	char *nl;
+
+	if (buf == NULL || len == 0)
+		return;
+	primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (primary == NULL) {
+		copy_message(buf, len,
+			     res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
+							       : PQerrorMessage(conn));
+	} else {
+		detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+		if (detail != NULL)
+			snprintf(buf, len, "%s (%s)", primary, detail);
+		else
+			snprintf(buf, len, "%s", primary);
+	}
+	/* One line, for one log line. */
+	while ((nl = strpbrk(buf, "\r\n")) != NULL)
+		*nl = ' ';
+	len = strlen(buf);
+	while (len > 0 && buf[len - 1] == ' ')
+		buf[--len] = '\0';
+}
+
+/* Run @sql (no parameters) that must succeed; -EIO with the message otherwise. */
+static int
+simple(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int rc = 0;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		db_result_error(res, conn, err, errlen);
+		rc = -EIO;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int
+set_identity(PGconn *conn, const char *role, const char *schema, char *err, size_t errlen)
+{
+	char sql[512], *r, *s = NULL;
+	int rc = -EIO, n;
+
+	r = PQescapeIdentifier(conn, role, strlen(role));
+	if (schema != NULL)
+		s = PQescapeIdentifier(conn, schema, strlen(schema));
+	if (r == NULL || (schema != NULL && s == NULL)) {
+		copy_message(err, errlen, PQerrorMessage(conn));
+		goto out_free;
+	}
+	/* pg_catalog stays first implicitly; nothing else is searched. */
+	if (s != NULL)
+		n = snprintf(sql, sizeof(sql), "SET ROLE %s; SET search_path TO %s", r, s);
+	else
+		n = snprintf(sql, sizeof(sql), "SET ROLE %s", r);
+	if (n >= (int)sizeof(sql)) {
+		snprintf(err, errlen, "role or schema name too long");
+		rc = -EINVAL;
+		goto out_free;
+	}
+	rc = simple(conn, sql, err, errlen);
+out_free:
+	PQfreemem(r);
+	PQfreemem(s);
+	return rc;
+}
+
+int
+db_open(const char *url, const char *role, const char *schema, struct db **ret, char *err,
+	size_t errlen)
+{
+	struct db *db;
+	int rc;
+
+	if (url == NULL || ret == NULL) {
+		copy_message(err, errlen, "no database URL");
+		return -EINVAL;
+	}
+	if ((role != NULL && strlen(role) >= sizeof(db->role)) ||
+	    (schema != NULL && strlen(schema) >= sizeof(db->schema))) {
+		copy_message(err, errlen, "role or schema name too long (at most 63 bytes)");
+		return -EINVAL;
+	}
+	db = calloc(1, sizeof(*db));
+	if (db == NULL) {
+		copy_message(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(db->role, sizeof(db->role), "%s", role ? role : "");
+	snprintf(db->schema, sizeof(db->schema), "%s", role && schema ? schema : "");
+	db->conn = PQconnectdb(url);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		copy_message(err, errlen,
+			     db->conn ? PQerrorMessage(db->conn) : "cannot allocate a connection");
+		db_close(db);
+		return -EIO;
+	}
+	if (role != NULL) {
+		rc = set_identity(db->conn, role, schema, err, errlen);
+		if (rc < 0) {
+			db_close(db);
+			return rc;
+		}
+	}
+	*ret = db;
+	return 0;
+}
+
+int
+db_open_domain(const char *url, const char *domain, struct db **ret, char *err, size_t errlen)
+{
+	char role[64];
+
+	if (!db_name_valid(domain)) {
+		snprintf(err, errlen, "domain name '%s' is not [a-z][a-z0-9_]{0,30}",
+			 domain ? domain : "");
+		return -EINVAL;
+	}
+	snprintf(role, sizeof(role), "cuco_%s", domain);
+	return db_open(url, role, domain, ret, err, errlen);
+}
+
+int
+db_reset(struct db *db)
+{
+	PQreset(db->conn);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		copy_message(db->error, sizeof(db->error), PQerrorMessage(db->conn));
+		return -EIO;
+	}
+	if (db->role[0] == '\0')
+		return 0;
+	return set_identity(db->conn, db->role, db->schema[0] ? db->schema : NULL, db->error,
+			    sizeof(db->error));
+}
+
+bool
+db_name_valid(const char *name)
+{
+	size_t n;
+
+	if (name == NULL || !(name[0] >= 'a' && name[0] <= 'z'))
+		return false;
+	for (n = 1; name[n]; n++) {
+		if (n > 30)
+			return false;
+		if (!((name[n] >= 'a' && name[n] <= 'z') || (name[n] >= '0' && name[n] <= '9') ||
+		      name[n] == '_'))
+			return false;
+	}
+	return true;
+}
+
+struct db *
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return NULL;
+	PQfinish(db->conn);
+	free(db);
+	return NULL;
+}
+
+PGconn *
+db_conn(struct db *db)
+{
+	return db->conn;
+}
+
+const char *
+db_error(struct db *db)
+{
+	return db->error;
+}
+
+int
+db_begin(struct db *db)
+{
+	return simple(db->conn, "BEGIN", db->error, sizeof(db->error));
+}
+
+int
+db_commit(struct db *db)
+{
+	PGresult *res = PQexec(db->conn, "COMMIT");
+	const char *state;
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		db_result_error(res, db->conn, db->error, sizeof(db->error));
+		state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		rc = state != NULL && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+			     ? -EAGAIN
+			     : -EIO;
+	} else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+		/* COMMIT of a failed transaction "succeeds" by rolling back. */
+		copy_message(db->error, sizeof(db->error),
+			     "transaction was aborted by an earlier error and rolled back");
+		rc = -EIO;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int
+db_rollback(struct db *db)
+{
+	return simple(db->conn, "ROLLBACK", db->error, sizeof(db->error));
+}
+
+PGresult *
+db_exec(struct db *db, const char *sql, int nparams, const char *const *params, char *err,
+	size_t errlen, char ret_sqlstate[6])
+{
+	PGresult *res;
+	ExecStatusType st;
+	const char *state;
+
+	res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	st = PQresultStatus(res);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return res;
+	db_result_error(res, db->conn, err, errlen);
+	if (ret_sqlstate != NULL) {
+		state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		/* No result at all: the connection is gone (class 08). */
+		snprintf(ret_sqlstate, 6, "%s", state ? state : "08006");
+	}
+	PQclear(res);
+	return NULL;
+}
+
+int
+db_ping(struct db *db)
+{
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		copy_message(db->error, sizeof(db->error), PQerrorMessage(db->conn));
+		return -EIO;
+	}
+	return simple(db->conn, "SELECT 1", db->error, sizeof(db->error));
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "bss/core/outbox.h"
+#include "bss/core/principal.h"
+
+void
+outbox_uuid4(char out[37])
+{
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40; /* RFC 4122 §4.4: version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80; /* variant 10 */
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
+}
+
+bool
+outbox_type_valid(const char *s)
+{
+	size_t n;
+
+	if (s == NULL || s[0] == '\0')
+		return false;
+	for (n = 0; s[n]; n++) {
+		if (n >= OUTBOX_NAME_MAX)
+			return false;
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+		      (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '-' || s[n] == '.'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * One statement: take the next gapless seq (outbox_seq's row stays locked
+ * until the caller's transaction ends, so seqs commit in order) only when the
+ * aggregate is at @expected_version, then insert the event. No row: someone
+ * else wrote that aggregate first. A writer that waited on the row lock and
+ * slipped past the check collides on the unique version instead.
+ */
+static const char append_sql[] =
+	"WITH next AS ("
+	" UPDATE outbox_seq SET last = last + 1"
+	" WHERE (SELECT coalesce(max(aggregate_version), 0) FROM outbox"
+	"        WHERE aggregate_type = $1 AND aggregate_id = $2) = $3::bigint"
+	" RETURNING last)"
+	" INSERT INTO outbox (seq, event_id, type, schema_version, aggregate_type,"
+	"  aggregate_id, aggregate_version, payload, traceparent)"
+	" SELECT last, $4::uuid, $5, $6::integer, $1, $2, $3::bigint + 1, $7::jsonb, $8"
+	" FROM next RETURNING seq";
+
+int
+outbox_append(struct db *db, const char *aggregate_type, const char *aggregate_id,
+	      int64_t expected_version, const char *type, int schema_version, json_t *payload,
+	      const char *traceparent, int64_t *ret_seq, char ret_event_id[37], char *err,
+	      size_t errlen)
+{
+	char expected[24], sv[16], event_id[37], state[6];
+	const char *params[8];
+	PGresult *res;
+	char *json;
+	int rc = 0;
+
+	if (db == NULL || !outbox_type_valid(aggregate_type) || aggregate_id == NULL ||
+	    aggregate_id[0] == '\0' || strlen(aggregate_id) >= OUTBOX_ID_MAX ||
+	    expected_version < 0 || expected_version == INT64_MAX || !outbox_type_valid(type) ||
+	    schema_version < 1 || !json_is_object(payload)) {
+		snprintf(err, errlen,
+			 "outbox: bad event (aggregate type and type [A-Za-z0-9_.-]{1,%d}, "
+			 "aggregate id 1..%d bytes, expected version >= 0, schema version >= 1, "
+			 "payload an object)",
+			 OUTBOX_NAME_MAX - 1, OUTBOX_ID_MAX - 1);
+		return -EINVAL;
+	}
+	if (traceparent == NULL)
+		traceparent = "";
+	if (traceparent[0] != '\0' && !cuco_traceparent_valid(traceparent)) {
+		snprintf(err, errlen, "outbox: traceparent '%.60s' is not a W3C traceparent",
+			 traceparent);
+		return -EINVAL;
+	}
+	json = json_dumps(payload, JSON_COMPACT);
+	if (json == NULL) {
+		snprintf(err, errlen, "outbox: payload cannot be encoded");
+		return -EINVAL;
+	}
+	outbox_uuid4(event_id);
+	snprintf(expected, sizeof(expected), "%" PRId64, expected_version);
+	snprintf(sv, sizeof(sv), "%d", schema_version);
+	params[0] = aggregate_type;
+	params[1] = aggregate_id;
+	params[2] = expected;
+	params[3] = event_id;
+	params[4] = type;
+	params[5] = sv;
+	params[6] = json;
+	params[7] = traceparent;
+	res = db_exec(db, append_sql, 8, params, err, errlen, state);
+	if (res == NULL) {
+		rc = strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
+				     strcmp(state, "40P01") == 0
+			     ? -EAGAIN
+			     : -EIO;
+		goto out_free;
+	}
+	if (PQntuples(res) != 1) {
+		snprintf(err, errlen, "outbox: %s %s is no longer at version %" PRId64,
+			 aggregate_type, aggregate_id, expected_version);
+		rc = -EAGAIN;
+		goto out_clear;
+	}
+	if (ret_seq != NULL)
+		*ret_seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (ret_event_id != NULL)
+		memcpy(ret_event_id, event_id, sizeof(event_id));
+out_clear:
+	PQclear(res);
+out_free:
+	free(json);
+	return rc;
+}
