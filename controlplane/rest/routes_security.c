@@ -30,7 +30,8 @@ fail(struct rest_ctx *ctx, int ret, const struct security_error *e)
 
 	switch (ret) {
 	case -EINVAL: status = 400; break;
-	case -EEXIST: status = 409; break;
+	case -EEXIST:
+	case -EBUSY: status = 409; break;
 	case -ENOENT: status = 404; break;
 	case -ESTALE: status = 412; break;
 	case -EPERM: status = 403; break;
@@ -498,7 +499,6 @@ h_audit_list(struct rest_ctx *ctx, void *data)
 	struct pool *pool = data;
 	struct security *sec = pool_get(pool);
 	struct security_error e = {0};
-	struct security_audit_report rep = {0};
 	uint64_t limit, offset;
 	json_t *res = NULL;
 	int ret;
@@ -507,15 +507,12 @@ h_audit_list(struct rest_ctx *ctx, void *data)
 	/* Records are numbered 1, 2, 3... without gaps: offset n starts after seq n. */
 	ret = security_audit_list(sec, rest_ctx_principal(ctx), (int64_t)offset,
 				  limit > 1000 ? 1000 : (unsigned)limit, &res, &e);
-	if (ret == 0)
-		ret = security_audit_verify(sec, rest_ctx_principal(ctx), &rep, &e);
 	pool_put(pool, sec);
-	if (ret < 0) {
-		json_decref(res);
+	if (ret < 0)
 		return fail(ctx, ret, &e);
-	}
+	/* "head", the last seq, is also the number of records. */
 	ret = rest_reply_list(ctx, json_incref(json_object_get(res, "items")),
-			      (uint64_t)rep.head_seq);
+			      (uint64_t)json_integer_value(json_object_get(res, "head")));
 	json_decref(res);
 	return ret;
 }

@@ -299,9 +299,13 @@ def test_refresh_rotates_and_reuse_revokes(ctld):
     assert r.status_code == 401, "reuse of a rotated token revokes the family"
 
 
-def test_api_keys(ctld, admin):
-    r = ctld.post("/api/v1/keys", token=admin, json={"name": "billing-feed",
-                                                     "roles": ["read-only"]})
+def test_api_keys(ctld, admin, role_tokens):
+    # a key holds a subset of its creator's roles
+    r = ctld.post("/api/v1/keys", token=role_tokens["read-only"],
+                  json={"name": "too-much", "roles": ["admin"]})
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    r = ctld.post("/api/v1/keys", token=role_tokens["read-only"],
+                  json={"name": "billing-feed", "roles": ["read-only"]})
     assert r.status_code == 201, r.text
     key = r.json()
     secret = key["secret"]
