@@ -218,6 +218,7 @@ static void
 accept_range(const char *s, size_t n, struct rest_accept *a)
 {
 	static const char vnd[] = "application/vnd.a1.cuco.v";
+	const char *end = s + n;
 	const char *semi = memchr(s, ';', n);
 	size_t tlen = semi ? (size_t)(semi - s) : n;
 	bool positive = true;
@@ -226,7 +227,7 @@ accept_range(const char *s, size_t n, struct rest_accept *a)
 	/* Parameters: only q matters here (RFC 9110 §12.5.1). */
 	while (semi != NULL) {
 		const char *p = semi + 1;
-		size_t rest = n - (size_t)(p - s);
+		size_t rest = (size_t)(end - p);
 		const char *next = memchr(p, ';', rest);
 		size_t plen = next ? (size_t)(next - p) : rest;
 
@@ -305,9 +306,10 @@ int
 rest_fields_parse(char *buf, const char *names[], unsigned max)
 {
 	unsigned n = 0;
-	char *save = NULL;
+	char *next = buf;
 
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: "a,,b" has an empty name, which is an error. */
+	for (char *tok = strsep(&next, ","); tok; tok = strsep(&next, ",")) {
 		char *end;
 
 		while (*tok == ' ')

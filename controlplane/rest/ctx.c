@@ -143,7 +143,6 @@ rest_ctx_reset_reply(struct rest_ctx *ctx)
 	ctx->reply = NULL;
 	ctx->status = 0;
 	ctx->is_problem = ctx->is_list = false;
-	ctx->etag[0] = '\0';
 }
 
 static bool
@@ -238,6 +237,7 @@ problem_v(struct rest_ctx *ctx, unsigned status, const char *code, json_t *ext, 
 
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	rest_ctx_reset_reply(ctx);
+	ctx->etag[0] = '\0';
 	p = rest_problem_new(status, code, detail, ctx->uri.path, ctx->trace_id);
 	if (p == NULL) {
 		json_decref(ext);
