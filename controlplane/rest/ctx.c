@@ -228,6 +228,9 @@ rest_reply_list(struct rest_ctx *ctx, json_t *items, uint64_t total)
 	return rc;
 }
 
+static int problem_v(struct rest_ctx *ctx, unsigned status, const char *code, json_t *ext,
+		     const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
 static int
 problem_v(struct rest_ctx *ctx, unsigned status, const char *code, json_t *ext, const char *fmt,
 	  va_list ap)

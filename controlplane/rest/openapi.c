@@ -99,7 +99,7 @@ problem_response(const char *description)
 }
 
 static json_t *
-parameters(const struct rest_entry *e)
+parameters(const struct rest_entry *e, unsigned page_max)
 {
 	const struct rest_route *r = e->r;
 	json_t *params = json_array();
@@ -114,10 +114,11 @@ parameters(const struct rest_entry *e)
 							"required", 1, "schema", "type", "string"));
 	}
 	if (r->flags & REST_ROUTE_LIST) {
-		json_array_append_new(params, json_pack("{s:s, s:s, s:s, s:{s:s, s:i}}", "name",
-							"limit", "in", "query", "description",
-							"page size", "schema", "type", "integer",
-							"minimum", 1));
+		json_array_append_new(params, json_pack("{s:s, s:s, s:s, s:{s:s, s:i, s:i}}",
+							"name", "limit", "in", "query",
+							"description", "page size", "schema", "type",
+							"integer", "minimum", 1, "maximum",
+							(int)page_max));
 		json_array_append_new(params, json_pack("{s:s, s:s, s:s, s:{s:s, s:i}}", "name",
 							"offset", "in", "query", "description",
 							"items to skip", "schema", "type",
@@ -149,11 +150,17 @@ parameters(const struct rest_entry *e)
 	return params;
 }
 
+static unsigned
+success_status(enum rest_method m)
+{
+	return m == REST_POST ? 201 : m == REST_DELETE ? 204 : 200;
+}
+
 static json_t *
 success_response(const struct rest_entry *e)
 {
 	const struct rest_route *r = e->r;
-	json_t *resp = json_pack("{s:s}", "description", rest_status_title(200));
+	json_t *resp = json_pack("{s:s}", "description", rest_status_title(success_status(r->method)));
 	json_t *schema;
 
 	if (r->response_schema == NULL)
@@ -175,18 +182,12 @@ success_response(const struct rest_entry *e)
 	return resp;
 }
 
-static const char *
-success_status(enum rest_method m)
-{
-	return m == REST_POST ? "201" : m == REST_DELETE ? "204" : "200";
-}
-
 static json_t *
-operation(const struct rest_entry *e)
+operation(const struct rest_entry *e, unsigned page_max)
 {
 	const struct rest_route *r = e->r;
 	json_t *op = json_object(), *responses = json_object();
-	char id[256];
+	char id[256], code[8];
 	size_t pos;
 
 	pos = (size_t)snprintf(id, sizeof(id), "%s", rest_method_name(r->method));
@@ -201,7 +202,7 @@ operation(const struct rest_entry *e)
 		json_object_set_new(op, "summary", json_string(r->summary));
 	if (r->tag)
 		json_object_set_new(op, "tags", json_pack("[s]", r->tag));
-	json_object_set_new(op, "parameters", parameters(e));
+	json_object_set_new(op, "parameters", parameters(e, page_max));
 	if (r->request_schema) {
 		json_t *content = json_pack("{s:{s:o}}", "application/json", "schema",
 					    schema_ref(r->request_schema));
@@ -213,7 +214,8 @@ operation(const struct rest_entry *e)
 		json_object_set_new(op, "requestBody",
 				    json_pack("{s:b, s:o}", "required", 1, "content", content));
 	}
-	json_object_set_new(responses, success_status(r->method), success_response(e));
+	snprintf(code, sizeof(code), "%u", success_status(r->method));
+	json_object_set_new(responses, code, success_response(e));
 	if (r->roles) {
 		json_t *roles = json_array();
 
@@ -264,7 +266,7 @@ add_components(json_t *components, const struct rest_routes *t,
 
 json_t *
 rest_openapi_build(const struct rest_routes *t, const struct jschema_registry *schemas,
-		   const char *title, const char *version, const char *server_url)
+		   const char *title, const char *version, const char *server_url, unsigned page_max)
 {
 	json_t *doc, *paths, *tags = json_array(), *components;
 
@@ -296,7 +298,7 @@ rest_openapi_build(const struct rest_routes *t, const struct jschema_registry *s
 		snprintf(method, sizeof(method), "%s", rest_method_name(e->r->method));
 		for (char *c = method; *c; c++)
 			*c = (char)(*c - 'A' + 'a');
-		json_object_set_new(item, method, operation(e));
+		json_object_set_new(item, method, operation(e, page_max));
 		json_array_foreach(tags, j, tag)
 			seen = seen || (e->r->tag && strcmp(json_string_value(tag), e->r->tag) == 0);
 		if (e->r->tag && !seen)

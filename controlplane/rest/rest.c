@@ -910,6 +910,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	pthread_mutex_unlock(&s->lock);
 }
 
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -1097,7 +1099,7 @@ rest_server_start(struct rest_server *s, char *err, size_t errlen)
 	}
 	json_decref(s->openapi);
 	s->openapi = rest_openapi_build(&s->routes, s->schemas, s->cfg.title, s->cfg.version,
-					s->cfg.public_url);
+					s->cfg.public_url, s->cfg.page_max);
 	if (s->openapi == NULL) {
 		snprintf(err, errlen, "rest: cannot build the OpenAPI document");
 		return -ENOMEM;
@@ -1138,7 +1140,7 @@ rest_openapi(const struct rest_server *s)
 	if (s->openapi)
 		return json_incref(s->openapi);
 	return rest_openapi_build(&s->routes, s->schemas, s->cfg.title, s->cfg.version,
-				  s->cfg.public_url);
+				  s->cfg.public_url, s->cfg.page_max);
 }
 
 int

@@ -245,6 +245,7 @@ int rest_builtin_register(struct rest_server *s, char *err, size_t errlen);
 /* ---- OpenAPI (openapi.c) ------------------------------------------------- */
 
 json_t *rest_openapi_build(const struct rest_routes *t, const struct jschema_registry *schemas,
-			   const char *title, const char *version, const char *server_url);
+			   const char *title, const char *version, const char *server_url,
+			   unsigned page_max);
 
 #endif
