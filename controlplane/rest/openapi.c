@@ -216,7 +216,7 @@ operation(const struct rest_entry *e, unsigned page_max)
 	}
 	snprintf(code, sizeof(code), "%u", success_status(r->method));
 	json_object_set_new(responses, code, success_response(e));
-	if (r->roles) {
+	if (r->roles || (r->flags & REST_ROUTE_AUTHENTICATED)) {
 		json_t *roles = json_array();
 
 		for (unsigned i = 0; i < CUCO_ROLE_COUNT; i++)

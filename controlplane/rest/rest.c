@@ -423,7 +423,7 @@ authorize(struct rest_ctx *ctx, bool *answered)
 	char roles[128];
 
 	*answered = true;
-	if (need == 0) {
+	if (need == 0 && !(ctx->route->r->flags & REST_ROUTE_AUTHENTICATED)) {
 		*answered = false;
 		return MHD_YES;
 	}
@@ -444,7 +444,7 @@ authorize(struct rest_ctx *ctx, bool *answered)
 	snprintf(ctx->principal.customer_id, sizeof(ctx->principal.customer_id), "%s",
 		 p.customer_id);
 	ctx->principal.roles = p.roles;
-	if (!(p.roles & need)) {
+	if (need != 0 && !(p.roles & need)) {
 		role_names(need, roles, sizeof(roles));
 		return fail(ctx, 403, "forbidden", json_pack("{s:s}", "subject", p.subject),
 			    "%s may not %s %s: this needs one of the roles %s", p.subject,
@@ -1033,7 +1033,8 @@ rest_register(struct rest_server *s, const struct rest_route *routes, size_t n, 
 			snprintf(err, errlen, "%s %s: no schema named '%s'",
 				 rest_method_name(r->method), r->path ? r->path : "(null)", missing);
 			rc = -ENOENT;
-		} else if (r->roles && s->cfg.hooks.authenticate == NULL) {
+		} else if ((r->roles || (r->flags & REST_ROUTE_AUTHENTICATED)) &&
+			   s->cfg.hooks.authenticate == NULL) {
 			snprintf(err, errlen, "%s %s: needs roles but there is no authenticate hook",
 				 rest_method_name(r->method), r->path ? r->path : "(null)");
 			rc = -EINVAL;

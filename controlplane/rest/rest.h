@@ -57,6 +57,12 @@ enum {
 	REST_ROUTE_NO_RATELIMIT = 1u << 2,
 	/* Not in the OpenAPI document. */
 	REST_ROUTE_HIDDEN = 1u << 3,
+	/*
+	 * Valid credentials needed even with roles 0: any authenticated
+	 * principal, also one holding no role (a first-login token changing
+	 * its password).
+	 */
+	REST_ROUTE_AUTHENTICATED = 1u << 4,
 };
 
 /*
@@ -77,7 +83,7 @@ typedef int (*rest_handler_fn)(struct rest_ctx *ctx, void *data);
 struct rest_route {
 	enum rest_method method;
 	const char *path;
-	uint32_t roles;		     /* CUCO_ROLE_BIT() set, any of which grants; 0 = public */
+	uint32_t roles; /* CUCO_ROLE_BIT() set, any of which grants; 0 = public (see flags) */
 	const char *request_schema;  /* schema name in the registry, or NULL (no body) */
 	const char *response_schema; /* for OpenAPI; of one element for REST_ROUTE_LIST */
 	rest_handler_fn handler;

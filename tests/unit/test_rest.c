@@ -314,6 +314,13 @@ slow(struct rest_ctx *ctx, void *data)
 }
 
 static int
+whoami(struct rest_ctx *ctx, void *data)
+{
+	return rest_reply_json(ctx, 200,
+			       json_pack("{s:s}", "subject", rest_ctx_principal(ctx)->subject));
+}
+
+static int
 get_offering(struct rest_ctx *ctx, void *data)
 {
 	return rest_reply_json(ctx, 200, json_pack("{s:s, s:s}", "id", rest_ctx_param(ctx, "id"),
@@ -336,6 +343,8 @@ static const struct rest_route demo_routes[] = {
 	{REST_DELETE, "/api/v1/widgets/{id}", RW, NULL, NULL, delete_widget, "Delete a widget",
 	 "demo", REST_ROUTE_IF_MATCH_REQUIRED, NULL},
 	{REST_GET, "/api/v1/slow", 0, NULL, NULL, slow, "Take a while", "demo", 0, NULL},
+	{REST_GET, "/api/v1/me", 0, NULL, NULL, whoami, "Who am I", "demo", REST_ROUTE_AUTHENTICATED,
+	 NULL},
 	{REST_GET, "/tmf-api/productCatalogManagement/v4/productOffering/{id}", RO, NULL, NULL,
 	 get_offering, "Read an offering", "catalog", 0, NULL},
 };
@@ -535,6 +544,16 @@ test_auth_matrix(void **state)
 			 0);
 	assert_int_equal(r.status, 201);
 	assert_non_null(header(&r, "Location"));
+	resp_free(&r);
+	/* Authenticated without a role: any valid principal, none without one. */
+	assert_int_equal(http(PORT, "GET", "/api/v1/me", "Authorization: Bearer nobody\r\n", NULL,
+			      &r),
+			 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "u-nobody"));
+	resp_free(&r);
+	assert_int_equal(http(PORT, "GET", "/api/v1/me", NULL, NULL, &r), 0);
+	assert_problem(&r, 401, "unauthenticated");
 	resp_free(&r);
 	/* Public routes need nothing. */
 	assert_int_equal(http(PORT, "GET", "/healthz", NULL, NULL, &r), 0);
