@@ -349,11 +349,14 @@ out_not_acceptable:
 		    "no acceptable media type: this API answers application/json or %s", list);
 }
 
+static enum MHD_Result too_many(struct rest_ctx *ctx, unsigned retry, const char *what);
+
 static enum MHD_Result
 route(struct rest_ctx *ctx, bool *answered)
 {
 	struct rest_match m;
 	char allow[64] = "";
+	unsigned retry;
 
 	*answered = true;
 	rest_routes_match(&ctx->s->routes, ctx->method, ctx->uri.seg, ctx->uri.nseg, &m);
@@ -363,6 +366,10 @@ route(struct rest_ctx *ctx, bool *answered)
 		*answered = false;
 		return MHD_YES;
 	}
+	/* Misses count against the peer too: probing paths is not free. */
+	if (!rest_ratelimit_take(ctx->s->rl_peer, ctx->principal.remote, cuco_monotonic_ms(),
+				 &retry))
+		return too_many(ctx, retry, "address");
 	if (m.allow == 0)
 		return fail(ctx, 404, "not-found", NULL, "no resource at %s", ctx->uri.path);
 	for (unsigned i = 0; i < REST_METHOD_COUNT; i++) {
