@@ -559,10 +559,13 @@ test_auth_matrix(void **state)
 	assert_int_equal(http(PORT, "GET", "/healthz", NULL, NULL, &r), 0);
 	assert_int_equal(r.status, 200);
 	resp_free(&r);
-	assert_int_equal(http(PORT, "GET", "/tmf-api/productCatalogManagement/v4/productOffering/o1",
+	/* A path parameter is one segment, percent-decoded: "%2F" does not split it. */
+	assert_int_equal(http(PORT, "GET",
+			      "/tmf-api/productCatalogManagement/v4/productOffering/o%2F1",
 			      READER, NULL, &r),
 			 0);
 	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\"id\":\"o/1\""));
 	resp_free(&r);
 }
 
