@@ -257,7 +257,10 @@ add_components(json_t *components, const struct rest_routes *t,
 
 		if (json_object_get(out, name) != NULL || schema == NULL)
 			continue;
-		json_object_set_new(out, name, copy_schema(schema, name, todo));
+		schema = copy_schema(schema, name, todo);
+		/* Its references now point into the document: no base URI of its own. */
+		json_object_del(schema, "$id");
+		json_object_set_new(out, name, schema);
 	}
 	if (json_object_get(out, "Problem") == NULL)
 		json_object_set_new(out, "Problem", problem_schema());
