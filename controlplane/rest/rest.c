@@ -1120,12 +1120,13 @@ rest_server_start(struct rest_server *s, char *err, size_t errlen)
 	 * problem document. The pool is larger so that ours is the usual one.
 	 */
 	s->mhd = MHD_start_daemon(
-		flags, s->cfg.port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
+		/* The logger first, or libmicrohttpd complains through its own. */
+		flags, s->cfg.port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+		s, MHD_OPTION_SOCK_ADDR, &ss,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
 		s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(2 * s->cfg.max_header + 16384),
 		MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		s->cfg.idle_timeout_s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+		s->cfg.idle_timeout_s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
 	if (s->mhd == NULL) {
 		snprintf(err, errlen, "rest: cannot listen on %s port %u", s->cfg.address,
 			 s->cfg.port);
