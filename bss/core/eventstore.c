@@ -367,21 +367,6 @@ get_int(const json_t *j, const char *field, int64_t min, int64_t max, int64_t *r
 	return 0;
 }
 
-static bool
-uuid_valid(const char *s)
-{
-	static const char tmpl[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-	if (strlen(s) != 36)
-		return false;
-	for (size_t i = 0; i < 36; i++) {
-		if (tmpl[i] == '-' ? s[i] != '-'
-				   : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return true;
-}
-
 int
 es_event_from_json(const json_t *j, struct es_event *ev, char *err, size_t errlen)
 {
@@ -409,7 +394,7 @@ es_event_from_json(const json_t *j, struct es_event *ev, char *err, size_t errle
 	    (rc = get_string(j, "time", ev->time, sizeof(ev->time), false, err, errlen)) < 0)
 		return rc;
 	ev->schema_version = (int)sv;
-	if (!uuid_valid(ev->event_id)) {
+	if (!outbox_uuid_valid(ev->event_id)) {
 		snprintf(err, errlen, "envelope: event_id: a lowercase UUID is required");
 		return -EINVAL;
 	}

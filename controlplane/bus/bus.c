@@ -498,7 +498,7 @@ bus_command_id(struct bus *bus, const char *id, const char *domain, const char *
 	int rc;
 
 	memset(reply, 0, sizeof(*reply));
-	if (id == NULL || strlen(id) != 36 || !db_name_valid(domain) || !outbox_type_valid(type) ||
+	if (!outbox_uuid_valid(id) || !db_name_valid(domain) || !outbox_type_valid(type) ||
 	    who == NULL || timeout_ms <= 0 || (payload != NULL && !json_is_object(payload))) {
 		reply_problem(reply, "invalid",
 			      "command: id (UUID), domain, type, principal, a payload object and a "

@@ -61,20 +61,6 @@ problem(const char *id, const char *code, const char *detail)
 			 "error", "problem", "code", code, "detail", detail);
 }
 
-static bool
-uuid_like(const char *s)
-{
-	if (s == NULL || strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return true;
-}
-
 /* A command to this domain, run once per id by the domain's handler. */
 static json_t *
 serve_command(struct bus_served *s, const json_t *req)
@@ -88,7 +74,7 @@ serve_command(struct bus_served *s, const json_t *req)
 	bool query;
 	int rc;
 
-	if (!uuid_like(id))
+	if (!outbox_uuid_valid(id))
 		return error_reply("command: id: a lowercase UUID is required");
 	if (domain == NULL || strcmp(domain, s->name) != 0 || !outbox_type_valid(type) ||
 	    !json_is_object(payload))
