@@ -194,6 +194,7 @@ on_replay(struct bus_consumer_state *cs, unsigned src, zmq_msg_t *f, int n)
 	const json_t *events, *e, *last;
 	const char *kind, *domain;
 	struct es_event ev;
+	bool bad = false;
 	char err[256];
 	json_t *j;
 	size_t i;
@@ -213,8 +214,11 @@ on_replay(struct bus_consumer_state *cs, unsigned src, zmq_msg_t *f, int n)
 		return;
 	}
 	json_array_foreach(events, i, e) {
-		if (es_event_from_json(e, &ev, err, sizeof(err)) < 0)
+		if (es_event_from_json(e, &ev, err, sizeof(err)) < 0) {
+			/* A source that sends what it should not: do not hammer it. */
+			bad = true;
 			break;
+		}
 		if (ev.seq < s->next) {
 			json_decref(ev.payload); /* already queued from the live stream */
 			continue;
@@ -225,7 +229,7 @@ on_replay(struct bus_consumer_state *cs, unsigned src, zmq_msg_t *f, int n)
 	if (json_is_integer(last))
 		heard_of(s, json_integer_value(last));
 	s->replaying = false;
-	s->replay_at = 0;
+	s->replay_at = bad ? cuco_monotonic_ms() + cs->cfg.replay_timeout_ms : 0;
 	s->want_replay = json_is_true(json_object_get(j, "more")) ||
 			 (json_is_integer(last) && json_integer_value(last) >= s->next);
 	json_decref(j);
