@@ -17,9 +17,11 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cucolab  # noqa: E402
+import cucoctld  # noqa: E402
 
 _seq = itertools.count(1)
 _TEST_PREFIX = re.compile(r"^ct(\d+)n\d+$")
+_CTLD_PREFIX = re.compile(r"^cc(\d+)n\d+$")
 # lines AddressSanitizer, LeakSanitizer and UBSan print (CUCO_DATAPLANE may
 # name a sanitized build)
 _SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -47,6 +49,10 @@ def pytest_sessionstart(session):
     root = _state_root()
     if root.is_dir():
         prefixes.update(d.name for d in root.iterdir() if d.is_dir())
+    def ctld_owner(name):
+        m = _CTLD_PREFIX.match(name)
+        return int(m.group(1)) if m else None
+    cucoctld.cleanup_leftovers(root, ctld_owner)
     for prefix in sorted(prefixes):
         m = _TEST_PREFIX.match(prefix)
         if not m or Path(f"/proc/{m.group(1)}").exists():
@@ -90,12 +96,46 @@ def lab(request):
                         f"last lines of {lab.log_path}:\n{lab.log_tail()}")
 
 
+@pytest.fixture(scope="module")
+def ctld(request):
+    """A running cuco-controld on its own PostgreSQL cluster, stopped (and
+    the cluster removed) after the module. A module's CTLD_OPTIONS (keyword
+    arguments of cucoctld.Controld, e.g. config_extra) are passed on. Fails
+    the module's last test on a sanitizer report or an unclean stop."""
+    if os.geteuid() != 0:
+        pytest.skip("integration tests need root (the cluster runs as postgres)")
+    name = f"cc{os.getpid()}n{next(_seq)}"
+    options = getattr(request.module, "CTLD_OPTIONS", {})
+    c = cucoctld.Controld(_state_root() / name, **options)
+    try:
+        c.start()
+    except BaseException:
+        c.stop()
+        raise
+    try:
+        yield c
+    finally:
+        rc = c.stop_controld()
+        c.stop()
+        reports = [line for line in c.log_text().splitlines()
+                   if any(m in line for m in _SANITIZER_MARKS)]
+        if reports:
+            pytest.fail("sanitizer reports in cuco-controld's log "
+                        f"{c.log_path}:\n" + "\n".join(reports[:20]))
+        if rc not in (0, None):
+            pytest.fail(f"cuco-controld did not stop cleanly on SIGTERM (status {rc}); "
+                        f"last lines of {c.log_path}:\n{c.log_tail()}")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Attach the dataplane's log tail to every failing test's report."""
     outcome = yield
     report = outcome.get_result()
     if report.failed:
+        c = getattr(item, "funcargs", {}).get("ctld")
+        if isinstance(c, cucoctld.Controld):
+            report.sections.append((f"cuco-controld log ({c.log_path})", c.log_tail(40)))
         lab = getattr(item, "funcargs", {}).get("lab")
         if isinstance(lab, cucolab.Lab):
             report.sections.append((f"cuco-dataplane log ({lab.log_path})",

@@ -832,10 +832,39 @@ def _raise_stop(signum, frame):
     raise _Stop(signal.Signals(signum).name)
 
 
+def _start_controld(lab, port):
+    """cuco-controld and its embedded PostgreSQL cluster, in the lab's
+    directory; the admin's first credentials go to a root-only file."""
+    import cucoctld
+    cucoctld.stop_leftover(lab.dir / "controld")
+    ctld = cucoctld.Controld(lab.dir / "controld", port=port)
+    try:
+        ctld.start()
+        ctld.admin_token()  # changes the one-time password
+    except (cucoctld.ControldError, OSError) as e:
+        _stderr(f"lab {lab.prefix}: cuco-controld: {e}")
+        ctld.stop()
+        return None
+    creds = lab.dir / "controld" / "admin-credentials"
+    fd = os.open(creds, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"url {ctld.url}\nusername admin\npassword {ctld.admin_password}\n")
+    os.chmod(creds, 0o600)
+    print(f"""
+cuco-controld (REST API): {ctld.url}  (OpenAPI: {ctld.url}/api/v1/openapi.json)
+  log {ctld.log_path}; PostgreSQL cluster {ctld.pgdir} (psql '{ctld.db_url}')
+  the lab admin's credentials (root only): {creds}
+  curl -s {ctld.url}/api/v1/auth/login -H 'Content-Type: application/json' \\
+       -d '{{"username":"admin","password":"'$(sed -n 's/^password //p' {creds})'"}}'""",
+          flush=True)
+    return ctld
+
+
 def _cmd_run(args):
     lab = Lab(args.prefix, workers=args.workers, kernel=args.kernel,
               idle_sleep=args.idle_sleep, frr=args.frr, uplinks=args.uplinks,
               say=_stderr)
+    ctld = None
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
     status = 0
@@ -846,6 +875,10 @@ def _cmd_run(args):
             _stderr(f"lab {args.prefix}: {e}")
             return 1
         print(lab.describe())
+        if args.controld:
+            ctld = _start_controld(lab, args.api_port)
+            if ctld is None:
+                return 1
         print(f"""
 Try (as root, in another terminal):
   ip netns exec {lab.ns_cust} ping -c3 203.0.113.2
@@ -857,6 +890,11 @@ Try (as root, in another terminal):
 Ctrl-C stops the lab and removes what it created (logs stay in {lab.dir}).""",
               flush=True)
         while True:
+            if ctld is not None and not ctld.alive():
+                _stderr(f"lab {args.prefix}: cuco-controld exited; last lines of "
+                        f"{ctld.log_path}:\n{ctld.log_tail()}")
+                status = 1
+                break
             if not lab.kernel and not lab.alive():
                 status = lab.proc.returncode
                 _stderr(f"lab {args.prefix}: cuco-dataplane exited with status "
@@ -871,6 +909,8 @@ Ctrl-C stops the lab and removes what it created (logs stay in {lab.dir}).""",
         # a second Ctrl-C must not leave half a lab behind
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
+        if ctld is not None:
+            ctld.stop()
         rc = lab.stop()
         if rc is not None and status == 0:
             print(f"lab {args.prefix}: cuco-dataplane exited with status {rc}"
@@ -895,6 +935,10 @@ def main(argv=None):
                         "an upstream BGP router in P-up")
     r.add_argument("--uplinks", type=int, choices=(1, 2), default=1,
                    help="2: a second uplink up1 <-> P-up eth1 (for ECMP)")
+    r.add_argument("--no-controld", dest="controld", action="store_false",
+                   help="do not start cuco-controld and its PostgreSQL cluster")
+    r.add_argument("--api-port", type=int, default=8080,
+                   help="the REST gateway's port on 127.0.0.1 (default 8080)")
     c = sub.add_parser("cleanup", help="remove what an earlier lab left")
     c.add_argument("--prefix", default="cuco")
     args = ap.parse_args(argv)

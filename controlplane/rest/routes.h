@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CUCO_CONTROLPLANE_ROUTES_H
+#define CUCO_CONTROLPLANE_ROUTES_H
+
+#include <stddef.h>
+
+#include "bss/security/security.h"
+#include "common/jschema.h"
+#include "controlplane/rest/rest.h"
+
+/*
+ * The domains' route tables and the JSON Schemas of their bodies (one file
+ * of routes per domain: routes_<domain>.c; schemas in schemas/<domain>.json,
+ * an object of named schemas, embedded at build time).
+ */
+
+/*
+ * Add every schema of @json (the text of an object {name: schema, ...}) to
+ * @r. Returns 0, or -EINVAL with "@what: ..." in @err.
+ */
+int routes_add_schemas(struct jschema_registry *r, const char *json, const char *what, char *err,
+		       size_t errlen);
+
+struct routes_security;
+
+/*
+ * The security domain's routes (/api/v1/auth, users, roles, keys, audit) on
+ * @s, with @pool_size domain handles (connections) opened from @cfg, which
+ * requests borrow. Returns 0 or a negative errno with the reason in @err.
+ */
+int routes_security_register(struct rest_server *s, struct jschema_registry *schemas,
+			     const struct security_config *cfg, unsigned pool_size,
+			     struct routes_security **ret, char *err, size_t errlen);
+
+/* A handle of the pool, for the host's own calls (authentication); give it back. */
+struct security *routes_security_borrow(struct routes_security *rs);
+void routes_security_return(struct routes_security *rs, struct security *sec);
+
+/* Close the handles; accepts NULL, returns NULL. After the server stopped. */
+struct routes_security *routes_security_free(struct routes_security *rs);
+
+#endif
