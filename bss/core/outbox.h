@@ -44,6 +44,9 @@ int outbox_append(struct db *db, const char *aggregate_type, const char *aggrega
 /* A random (version 4) UUID as text. */
 void outbox_uuid4(char out[37]);
 
+/* Whether @s is a UUID in lowercase text (as outbox_uuid4() writes them). */
+bool outbox_uuid_valid(const char *s);
+
 /* Whether @s may be an event or aggregate type: [A-Za-z0-9_.-]{1,100}. */
 bool outbox_type_valid(const char *s);
 

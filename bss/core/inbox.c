@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bss/core/inbox.h"
+
+/* Run a statement whose result is not needed. Returns 0 or -EIO. */
+static int
+exec(struct db *db, const char *sql, int n, const char *const *params, char *err, size_t errlen)
+{
+	PGresult *res = db_exec(db, sql, n, params, err, errlen, NULL);
+
+	if (res == NULL)
+		return -EIO;
+	PQclear(res);
+	return 0;
+}
+
+static void
+rollback(struct db *db)
+{
+	/* Failing too means the connection is gone; the caller resets it. */
+	(void)db_rollback(db);
+}
+
+static bool
+consumer_valid(const char *s)
+{
+	return s != NULL && s[0] >= 'a' && s[0] <= 'z' && outbox_type_valid(s);
+}
+
+int
+inbox_position(struct db *db, const char *consumer, const char *source, int64_t *ret, char *err,
+	       size_t errlen)
+{
+	const char *params[2] = {consumer, source};
+	PGresult *res;
+
+	res = db_exec(db, "SELECT seq FROM inbox_position WHERE consumer = $1 AND source = $2", 2,
+		      params, err, errlen, NULL);
+	if (res == NULL)
+		return -EIO;
+	*ret = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	return 0;
+}
+
+/* Lock the consumer's position in @source (creating it at 0) and read it. */
+static int
+lock_position(struct db *db, const char *consumer, const char *source, int64_t *ret, char *err,
+	      size_t errlen)
+{
+	const char *params[2] = {consumer, source};
+	PGresult *res;
+	int rc;
+
+	rc = exec(db,
+		  "INSERT INTO inbox_position (consumer, source, seq) VALUES ($1, $2, 0)"
+		  " ON CONFLICT DO NOTHING",
+		  2, params, err, errlen);
+	if (rc < 0)
+		return rc;
+	res = db_exec(db,
+		      "SELECT seq FROM inbox_position WHERE consumer = $1 AND source = $2"
+		      " FOR UPDATE",
+		      2, params, err, errlen, NULL);
+	if (res == NULL)
+		return -EIO;
+	*ret = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+/* Position, dedupe record, no pending failures: the event is done with. */
+static int
+mark_done(struct db *db, const char *consumer, const char *source, const struct es_event *ev,
+	  char *err, size_t errlen)
+{
+	char seq[24];
+	const char *seen[3] = {consumer, ev->event_id, source};
+	const char *position[3] = {consumer, source, seq};
+	int rc;
+
+	snprintf(seq, sizeof(seq), "%" PRId64, ev->seq);
+	rc = exec(db,
+		  "INSERT INTO inbox_seen (consumer, id, source) VALUES ($1, $2, $3)"
+		  " ON CONFLICT DO NOTHING",
+		  3, seen, err, errlen);
+	if (rc == 0)
+		rc = exec(db,
+			  "UPDATE inbox_position SET seq = $3::bigint, updated_at = now()"
+			  " WHERE consumer = $1 AND source = $2",
+			  3, position, err, errlen);
+	if (rc == 0)
+		rc = exec(db,
+			  "DELETE FROM inbox_failures WHERE consumer = $1 AND event_id = $2::uuid",
+			  2, seen, err, errlen);
+	return rc;
+}
+
+/* Count a failed attempt; park the event when it was the last allowed. */
+static int
+record_failure(struct db *db, const struct inbox *in, const char *source,
+	       const struct es_event *ev, const char *error, enum inbox_outcome *ret, char *err,
+	       size_t errlen)
+{
+	const char *params[9];
+	char seq[24], attempts_s[24], *envelope_s = NULL, *payload_s = NULL;
+	json_t *envelope;
+	PGresult *res;
+	long attempts;
+	int rc;
+
+	params[0] = in->consumer;
+	params[1] = ev->event_id;
+	params[2] = error;
+	res = db_exec(db,
+		      "INSERT INTO inbox_failures (consumer, event_id, attempts, error)"
+		      " VALUES ($1, $2::uuid, 1, $3) ON CONFLICT (consumer, event_id) DO UPDATE"
+		      " SET attempts = inbox_failures.attempts + 1, error = excluded.error,"
+		      " failed_at = now() RETURNING attempts",
+		      3, params, err, errlen, NULL);
+	if (res == NULL)
+		return -EIO;
+	attempts = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (attempts < (long)in->max_attempts) {
+		*ret = INBOX_FAILED;
+		return 0;
+	}
+
+	envelope = es_event_to_json(ev, source);
+	envelope_s = envelope ? json_dumps(envelope, JSON_COMPACT) : NULL;
+	payload_s = json_dumps(ev->payload, JSON_COMPACT);
+	json_decref(envelope);
+	if (envelope_s == NULL || payload_s == NULL) {
+		snprintf(err, errlen, "out of memory parking event %s", ev->event_id);
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	snprintf(seq, sizeof(seq), "%" PRId64, ev->seq);
+	snprintf(attempts_s, sizeof(attempts_s), "%ld", attempts);
+	params[0] = in->consumer;
+	params[1] = source;
+	params[2] = seq;
+	params[3] = ev->event_id;
+	params[4] = ev->type;
+	params[5] = payload_s;
+	params[6] = envelope_s;
+	params[7] = error;
+	params[8] = attempts_s;
+	rc = exec(db,
+		  "INSERT INTO dead_letters (consumer, source, seq, event_id, type, payload,"
+		  " envelope, error, attempts) VALUES ($1, $2, $3::bigint, $4::uuid, $5,"
+		  " $6::jsonb, $7::jsonb, $8, $9::integer) ON CONFLICT (consumer, event_id)"
+		  " DO NOTHING",
+		  9, params, err, errlen);
+	if (rc == 0)
+		rc = mark_done(db, in->consumer, source, ev, err, errlen);
+	if (rc == 0)
+		*ret = INBOX_PARKED;
+out_free:
+	free(envelope_s);
+	free(payload_s);
+	return rc;
+}
+
+static bool
+seen(struct db *db, const char *consumer, const char *id, int *rc, char *err, size_t errlen)
+{
+	const char *params[2] = {consumer, id};
+	PGresult *res;
+	bool found;
+
+	res = db_exec(db, "SELECT 1 FROM inbox_seen WHERE consumer = $1 AND id = $2", 2, params,
+		      err, errlen, NULL);
+	if (res == NULL) {
+		*rc = -EIO;
+		return false;
+	}
+	found = PQntuples(res) > 0;
+	PQclear(res);
+	*rc = 0;
+	return found;
+}
+
+/* The handler in a savepoint: done, or its failure counted (and parked). */
+static int
+run_handler(struct db *db, const struct inbox *in, const char *source, const struct es_event *ev,
+	    enum inbox_outcome *ret, char *err, size_t errlen)
+{
+	char herr[512] = "";
+	int rc, hrc;
+
+	rc = exec(db, "SAVEPOINT handler", 0, NULL, err, errlen);
+	if (rc < 0)
+		return rc;
+	hrc = in->handler(db, source, ev, in->arg, herr, sizeof(herr));
+	if (hrc == 0) {
+		*ret = INBOX_APPLIED;
+		return mark_done(db, in->consumer, source, ev, err, errlen);
+	}
+	if (herr[0] == '\0')
+		snprintf(herr, sizeof(herr), "handler failed: %s", strerror(-hrc));
+	rc = exec(db, "ROLLBACK TO SAVEPOINT handler", 0, NULL, err, errlen);
+	if (rc == 0)
+		rc = record_failure(db, in, source, ev, herr, ret, err, errlen);
+	if (rc == 0)
+		snprintf(err, errlen, "%s", herr);
+	return rc;
+}
+
+int
+inbox_apply(struct db *db, const struct inbox *in, const char *source,
+	    const struct es_event *ev, enum inbox_outcome *ret, char *err, size_t errlen)
+{
+	int64_t pos;
+	int rc;
+
+	if (in == NULL || !consumer_valid(in->consumer) || in->max_attempts < 1 ||
+	    in->handler == NULL || source == NULL || ev == NULL || ev->seq < 1) {
+		snprintf(err, errlen, "inbox: bad consumer, source or event");
+		return -EINVAL;
+	}
+	rc = db_begin(db);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", db_error(db));
+		return rc;
+	}
+	rc = lock_position(db, in->consumer, source, &pos, err, errlen);
+	if (rc < 0)
+		goto out_rollback;
+	if (ev->seq <= pos || ev->seq > pos + 1) {
+		*ret = ev->seq <= pos ? INBOX_SKIPPED : INBOX_GAP;
+		goto out_rollback;
+	}
+	if (seen(db, in->consumer, ev->event_id, &rc, err, errlen)) {
+		/* Delivered again under another seq: only move past it. */
+		rc = mark_done(db, in->consumer, source, ev, err, errlen);
+		*ret = INBOX_SKIPPED;
+	} else if (rc == 0) {
+		rc = run_handler(db, in, source, ev, ret, err, errlen);
+	}
+	if (rc < 0)
+		goto out_rollback;
+	rc = db_commit(db);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", db_error(db));
+	return rc;
+out_rollback:
+	rollback(db);
+	return rc;
+}
+
+int
+inbox_dead_letters(struct db *db, const char *consumer, bool parked_only, size_t max,
+		   json_t **ret, char *err, size_t errlen)
+{
+	char limit[24];
+	const char *params[3] = {consumer, parked_only ? "t" : "f", limit};
+	json_error_t jerr;
+	PGresult *res;
+	json_t *list;
+
+	snprintf(limit, sizeof(limit), "%zu", max);
+	res = db_exec(db,
+		      "SELECT coalesce(json_agg(d ORDER BY d.id DESC), '[]') FROM ("
+		      " SELECT id, consumer, source, seq, event_id, type, payload, error,"
+		      " attempts, parked_at, replayed_at, state FROM dead_letters"
+		      " WHERE ($1::text IS NULL OR consumer = $1)"
+		      " AND (NOT $2::boolean OR state = 'parked')"
+		      " ORDER BY id DESC LIMIT $3::bigint) d",
+		      3, params, err, errlen, NULL);
+	if (res == NULL)
+		return -EIO;
+	list = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+	PQclear(res);
+	if (list == NULL) {
+		snprintf(err, errlen, "dead letters: %s", jerr.text);
+		return -EIO;
+	}
+	*ret = list;
+	return 0;
+}
+
+int
+inbox_dead_letters_parked(struct db *db, const char *consumer, int64_t *ret, char *err,
+			  size_t errlen)
+{
+	const char *params[1] = {consumer};
+	PGresult *res;
+
+	res = db_exec(db,
+		      "SELECT count(*) FROM dead_letters WHERE state = 'parked'"
+		      " AND ($1::text IS NULL OR consumer = $1)",
+		      1, params, err, errlen, NULL);
+	if (res == NULL)
+		return -EIO;
+	*ret = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+/* The parked letter @id of @consumer, locked, decoded into @ev and @source. */
+static int
+load_letter(struct db *db, const char *consumer, const char *id_s, struct es_event *ev,
+	    char *source, size_t source_len, char *err, size_t errlen)
+{
+	const char *params[2] = {id_s, consumer};
+	json_error_t jerr;
+	PGresult *res;
+	json_t *j;
+	int rc;
+
+	res = db_exec(db,
+		      "SELECT source, envelope FROM dead_letters WHERE id = $1::bigint"
+		      " AND consumer = $2 AND state = 'parked' FOR UPDATE",
+		      2, params, err, errlen, NULL);
+	if (res == NULL)
+		return -EIO;
+	if (PQntuples(res) == 0) {
+		snprintf(err, errlen, "dead letter %s of %s: none parked", id_s, consumer);
+		PQclear(res);
+		return -ENOENT;
+	}
+	snprintf(source, source_len, "%s", PQgetvalue(res, 0, 0));
+	j = json_loads(PQgetvalue(res, 0, 1), 0, &jerr);
+	PQclear(res);
+	if (j == NULL) {
+		snprintf(err, errlen, "dead letter %s: %s", id_s, jerr.text);
+		return -EIO;
+	}
+	rc = es_event_from_json(j, ev, err, errlen);
+	json_decref(j);
+	return rc;
+}
+
+int
+inbox_dead_letter_replay(struct db *db, const struct inbox *in, int64_t id, char *err,
+			 size_t errlen)
+{
+	char id_s[24], source[OUTBOX_NAME_MAX], herr[512] = "";
+	const char *params[2] = {id_s, herr};
+	struct es_event ev = {0};
+	int rc, hrc;
+
+	if (in == NULL || !consumer_valid(in->consumer) || in->handler == NULL) {
+		snprintf(err, errlen, "inbox: bad consumer");
+		return -EINVAL;
+	}
+	snprintf(id_s, sizeof(id_s), "%" PRId64, id);
+	rc = db_begin(db);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", db_error(db));
+		return rc;
+	}
+	rc = load_letter(db, in->consumer, id_s, &ev, source, sizeof(source), err, errlen);
+	if (rc == 0)
+		rc = exec(db, "SAVEPOINT handler", 0, NULL, err, errlen);
+	if (rc < 0)
+		goto out_rollback;
+	hrc = in->handler(db, source, &ev, in->arg, herr, sizeof(herr));
+	if (hrc == 0) {
+		rc = exec(db,
+			  "UPDATE dead_letters SET state = 'replayed', replayed_at = now()"
+			  " WHERE id = $1::bigint",
+			  1, params, err, errlen);
+	} else {
+		if (herr[0] == '\0')
+			snprintf(herr, sizeof(herr), "handler failed: %s", strerror(-hrc));
+		rc = exec(db, "ROLLBACK TO SAVEPOINT handler", 0, NULL, err, errlen);
+		if (rc == 0)
+			rc = exec(db,
+				  "UPDATE dead_letters SET attempts = attempts + 1, error = $2"
+				  " WHERE id = $1::bigint",
+				  2, params, err, errlen);
+	}
+	if (rc < 0)
+		goto out_rollback;
+	rc = db_commit(db);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", db_error(db));
+	} else if (hrc != 0) {
+		snprintf(err, errlen, "%s", herr);
+		rc = hrc < 0 ? hrc : -EIO;
+	}
+	json_decref(ev.payload);
+	return rc;
+out_rollback:
+	rollback(db);
+	json_decref(ev.payload);
+	return rc;
+}

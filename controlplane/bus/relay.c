@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "common/clock.h"
+#include "controlplane/bus/bus_private.h"
+
+#define RELAY_RETRY_MS 1000 /* after a database failure */
+
+/* One event: [topic "<domain>.<type>"][envelope]. */
+static int
+publish_event(struct bus_served *s, const struct es_event *ev)
+{
+	char topic[BUS_NAME_MAX + OUTBOX_NAME_MAX + 1];
+	json_t *env = es_event_to_json(ev, s->name);
+	int rc;
+
+	if (env == NULL)
+		return -ENOMEM;
+	snprintf(topic, sizeof(topic), "%s.%s", s->name, ev->type);
+	/* PUB never blocks: past the high-water mark a subscriber loses it and replays. */
+	rc = zmq_send(s->pub, topic, strlen(topic), ZMQ_SNDMORE) < 0 ||
+			     bus_send_json(s->pub, env, 0) < 0
+		     ? -EIO
+		     : 0;
+	json_decref(env);
+	return rc;
+}
+
+static void
+publish_heartbeat(struct bus_served *s)
+{
+	char topic[BUS_NAME_MAX + sizeof(BUS_HEARTBEAT_TOPIC)], now[40];
+	json_t *hb;
+
+	bus_now_rfc3339(now, sizeof(now));
+	hb = json_pack("{s:s, s:I, s:s}", "domain", s->name, "last_seq",
+		       (json_int_t)atomic_load(&s->published), "time", now);
+	if (hb == NULL)
+		return;
+	snprintf(topic, sizeof(topic), "%s%s", s->name, BUS_HEARTBEAT_TOPIC);
+	if (zmq_send(s->pub, topic, strlen(topic), ZMQ_SNDMORE) >= 0)
+		bus_send_json(s->pub, hb, 0);
+	json_decref(hb);
+}
+
+/* Publish every committed event after the last published one, in pages. */
+static int
+publish_pending(struct bus_served *s)
+{
+	struct es_event *ev;
+	char err[512];
+	int64_t last;
+	size_t n;
+	int rc;
+
+	do {
+		rc = es_read_range(s->relay_db, s->cfg.upcasters, atomic_load(&s->published),
+				   s->cfg.page, &ev, &n, err, sizeof(err));
+		if (rc < 0)
+			return rc;
+		for (size_t i = 0; i < n; i++) {
+			/* gapless seq: each row is the next one */
+			rc = publish_event(s, &ev[i]);
+			if (rc < 0)
+				break;
+			atomic_store(&s->published, ev[i].seq);
+		}
+		es_events_free(ev, n);
+		if (rc < 0)
+			return rc;
+	} while (n == s->cfg.page && !bus_served_stopping(s));
+	rc = es_last_seq(s->relay_db, &last, err, sizeof(err));
+	if (rc == 0)
+		atomic_store(&s->committed, last);
+	return rc;
+}
+
+static int
+listen_outbox(struct bus_served *s)
+{
+	char sql[BUS_NAME_MAX + 32];
+	PGresult *res;
+	char err[256];
+
+	/* The channel name is the trigger's 'cuco_outbox_' || schema; the name is [a-z0-9_]. */
+	snprintf(sql, sizeof(sql), "LISTEN cuco_outbox_%s", s->name);
+	res = db_exec(s->relay_db, sql, 0, NULL, err, sizeof(err), NULL);
+	if (res == NULL)
+		return -EIO;
+	PQclear(res);
+	return 0;
+}
+
+/* Read what the server sent; true when a notification (a commit) came. */
+static bool
+drain_notifications(struct bus_served *s, bool *healthy)
+{
+	PGconn *conn = db_conn(s->relay_db);
+	PGnotify *n;
+	bool woken = false;
+
+	if (!PQconsumeInput(conn)) {
+		*healthy = false;
+		return false;
+	}
+	while ((n = PQnotifies(conn)) != NULL) {
+		woken = true;
+		PQfreemem(n);
+	}
+	return woken;
+}
+
+/*
+ * The relay starts at the last committed seq: what was committed before and
+ * never published (a crash between commit and publish) reaches consumers by
+ * replay, which the heartbeat's last_seq makes them ask for.
+ */
+void *
+bus_relay_main(void *arg)
+{
+	struct bus_served *s = arg;
+	bool healthy = true, started = false, listening = false, wake = true;
+	uint64_t next_poll = 0, next_hb = 0, retry_at = 0, now;
+	char err[256];
+	int64_t last;
+
+	while (!bus_served_stopping(s)) {
+		now = cuco_monotonic_ms();
+		if (!healthy && now >= retry_at) {
+			healthy = db_reset(s->relay_db) == 0;
+			listening = false;
+			wake = true;
+			retry_at = now + RELAY_RETRY_MS;
+		}
+		if (healthy && !started) {
+			healthy = es_last_seq(s->relay_db, &last, err, sizeof(err)) == 0;
+			if (healthy) {
+				atomic_store(&s->published, last);
+				atomic_store(&s->committed, last);
+				started = true;
+			}
+		}
+		if (healthy && !listening && !s->cfg.no_notify)
+			healthy = listening = listen_outbox(s) == 0;
+
+		zmq_pollitem_t item = {.fd = PQsocket(db_conn(s->relay_db)), .events = ZMQ_POLLIN};
+		if (healthy && listening && item.fd >= 0) {
+			if (zmq_poll(&item, 1, BUS_TICK_MS) > 0 && drain_notifications(s, &healthy))
+				wake = true;
+		} else {
+			zmq_poll(NULL, 0, BUS_TICK_MS);
+		}
+		now = cuco_monotonic_ms();
+		if (healthy && started && (wake || now >= next_poll)) {
+			wake = false;
+			next_poll = now + s->cfg.poll_ms;
+			if (publish_pending(s) < 0) {
+				healthy = false;
+				retry_at = now + RELAY_RETRY_MS;
+			}
+		}
+		if (started && now >= next_hb) {
+			publish_heartbeat(s);
+			next_hb = now + s->cfg.heartbeat_ms;
+		}
+	}
+	return NULL;
+}
