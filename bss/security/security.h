@@ -378,4 +378,26 @@ struct security_audit_report {
 int security_audit_verify(struct security *sec, const struct cuco_principal *p,
 			  struct security_audit_report *ret, struct security_error *err);
 
+/* ---- Change journal ------------------------------------------------------- */
+
+struct db;
+struct es_event;
+
+/*
+ * The bus consumer "journal" of the security domain: records every event of
+ * the domains it listens to in security.change_journal (an inbox_handler_fn:
+ * runs inside the inbox's transaction on the consumer's connection).
+ */
+int security_journal_apply(struct db *db, const char *source, const struct es_event *ev,
+			   void *arg, char *err, size_t errlen);
+
+/*
+ * The journal, in the order events were applied: {"items": [{"source", "seq",
+ * "event_id", "type", "schema_version", "aggregate_type", "aggregate_id",
+ * "aggregate_version", "traceparent", "created_at", "applied_at"}], "total"}.
+ * Needs "audit.read".
+ */
+int security_journal_list(struct security *sec, const struct cuco_principal *p, unsigned limit,
+			  unsigned offset, json_t **ret, struct security_error *err);
+
 #endif

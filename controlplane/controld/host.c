@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "bss/core/inbox.h"
 #include "bss/security/security.h"
 #include "common/jschema.h"
 #include "common/log.h"
 #include "controlplane/controld/host.h"
+#include "controlplane/bus/bus.h"
 #include "controlplane/controld/idem_pg.h"
 #include "controlplane/rest/rest.h"
 #include "controlplane/rest/routes.h"
@@ -19,12 +22,24 @@
 /* Idempotency-Key answers are kept a day. */
 #define IDEM_TTL_S 86400
 
+/* Domains that publish events (all of them, hosted here or not). */
+static const char *const event_sources[] = {"security"};
+
 struct host {
 	const struct ctl_config *cfg;
 	struct jschema_registry *schemas;
 	struct rest_server *rest;
 	struct routes_security *security;
+	struct routes_bus *bus_routes;
 	struct idem_pg *idem;
+	struct bus *bus;
+	/* Borrowed by the bus until bus_free(). */
+	struct bus_domain domains[1];
+	struct bus_consumer consumers[1];
+	struct routes_bus_consumer consumer_info[1];
+	size_t n_consumers;
+	const char *sources[CTL_MAX_DOMAINS];
+	size_t n_sources;
 };
 
 /* The security domain's secrets live in their own 0700 directory. */
@@ -87,8 +102,53 @@ hook_readiness(void *arg, json_t *checks)
 	int r = idem_pg_ping(h->idem);
 
 	json_object_set_new(checks, "database", json_string(r == 0 ? "ok" : "unreachable"));
-	json_object_set_new(checks, "bus", json_string("ok"));
-	return r;
+	json_object_set_new(checks, "bus", json_string(h->bus != NULL ? "ok" : "not started"));
+	return r < 0 ? r : h->bus != NULL ? 0 : -EAGAIN;
+}
+
+/* bus_stats() as Prometheus lines. */
+static void
+hook_metrics(void *arg, FILE *out)
+{
+	struct host *h = arg;
+	json_t *st = h->bus ? bus_stats(h->bus) : NULL, *d, *c, *src;
+	const char *name, *sname;
+
+	if (st == NULL)
+		return;
+	fprintf(out, "# HELP cuco_outbox_lag Events committed to a domain's outbox and not yet "
+		     "published.\n# TYPE cuco_outbox_lag gauge\n");
+	json_object_foreach(json_object_get(st, "domains"), name, d)
+		fprintf(out, "cuco_outbox_lag{domain=\"%s\"} %" JSON_INTEGER_FORMAT "\n", name,
+			json_integer_value(json_object_get(d, "outbox_lag")));
+	fprintf(out, "# HELP cuco_bus_queue_depth Events received by a consumer, not yet "
+		     "applied.\n# TYPE cuco_bus_queue_depth gauge\n");
+	json_object_foreach(json_object_get(st, "consumers"), name, c)
+		fprintf(out, "cuco_bus_queue_depth{consumer=\"%s\"} %" JSON_INTEGER_FORMAT "\n",
+			name, json_integer_value(json_object_get(c, "queue_depth")));
+	/* From the tables: a replay through the API changes them too. */
+	fprintf(out, "# HELP cuco_dead_letters Messages parked by a consumer.\n"
+		     "# TYPE cuco_dead_letters gauge\n");
+	for (size_t i = 0; h->bus_routes != NULL; i++) {
+		int64_t parked;
+
+		int r = routes_bus_parked(h->bus_routes, i, &name, &parked);
+
+		if (r == -ENOENT)
+			break;
+		if (r < 0)
+			continue;
+		fprintf(out, "cuco_dead_letters{consumer=\"%s\"} %" PRId64 "\n", name, parked);
+	}
+	fprintf(out, "# HELP cuco_consumer_lag Events of a source a consumer has not applied.\n"
+		     "# TYPE cuco_consumer_lag gauge\n");
+	json_object_foreach(json_object_get(st, "consumers"), name, c)
+		json_object_foreach(json_object_get(c, "sources"), sname, src)
+			fprintf(out,
+				"cuco_consumer_lag{consumer=\"%s\",source=\"%s\"} "
+				"%" JSON_INTEGER_FORMAT "\n",
+				name, sname, json_integer_value(json_object_get(src, "lag")));
+	json_decref(st);
 }
 
 static void
@@ -158,6 +218,7 @@ start_gateway(struct host *h)
 	rc.hooks.arg = h;
 	rc.hooks.authenticate = hook_authenticate;
 	rc.hooks.readiness = hook_readiness;
+	rc.hooks.metrics = hook_metrics;
 	rc.hooks.access_log = hook_access_log;
 	rc.hooks.log = hook_log;
 	rc.hooks.idem = &idem_pg_ops;
@@ -180,6 +241,12 @@ start_gateway(struct host *h)
 		if (r < 0)
 			return r;
 	}
+	r = routes_bus_register(h->rest, h->schemas, cfg->database, h->consumer_info,
+				h->n_consumers, &h->bus_routes, err, sizeof(err));
+	if (r < 0) {
+		log_err("dead-letter routes: %s", err);
+		return r;
+	}
 	r = jschema_registry_check(h->schemas, err, sizeof(err));
 	if (r < 0) {
 		log_err("JSON Schemas: %s", err);
@@ -189,6 +256,81 @@ start_gateway(struct host *h)
 	if (r < 0) {
 		log_err("REST gateway on %s port %u: %s", cfg->listen_addr, cfg->port, err);
 		return r;
+	}
+	return 0;
+}
+
+static int
+set_endpoints(struct host *h, const struct ctl_endpoint *eps, unsigned n)
+{
+	char err[256];
+
+	for (unsigned i = 0; i < n; i++) {
+		if (bus_set_endpoints(h->bus, eps[i].domain, eps[i].events, eps[i].cmd, err,
+				      sizeof(err)) < 0) {
+			log_err("bus: %s: %s", eps[i].domain, err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The bus: a relay and a command server per hosted domain, and the consumers
+ * of the hosted domains (the security domain's change journal listens to
+ * every domain that publishes, hosted here or elsewhere).
+ */
+static int
+start_bus(struct host *h)
+{
+	const struct ctl_config *cfg = h->cfg;
+	char err[512];
+	int r;
+
+	r = bus_new(&h->bus, err, sizeof(err));
+	if (r < 0) {
+		log_err("bus: %s", err);
+		return r;
+	}
+	if (set_endpoints(h, cfg->binds, cfg->n_binds) < 0 ||
+	    set_endpoints(h, cfg->endpoints, cfg->n_endpoints) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(event_sources) / sizeof(event_sources[0]); i++) {
+		bool remote = false;
+
+		for (unsigned j = 0; j < cfg->n_endpoints; j++)
+			remote |= strcmp(cfg->endpoints[j].domain, event_sources[i]) == 0;
+		if (ctl_config_hosts(cfg, event_sources[i]) || remote)
+			h->sources[h->n_sources++] = event_sources[i];
+	}
+	if (ctl_config_hosts(cfg, "security")) {
+		h->domains[0] = (struct bus_domain){.name = "security", .db_url = cfg->database};
+		r = bus_serve(h->bus, &h->domains[0], err, sizeof(err));
+		if (r < 0) {
+			log_err("bus: security: %s", err);
+			return r;
+		}
+		h->consumers[0] = (struct bus_consumer){
+			.name = "journal",
+			.domain = "security",
+			.db_url = cfg->database,
+			.sources = h->sources,
+			.n_sources = h->n_sources,
+			.handler = security_journal_apply,
+			.max_attempts = cfg->dead_letter_attempts,
+		};
+		h->consumer_info[0] = (struct routes_bus_consumer){
+			.name = "journal",
+			.domain = "security",
+			.handler = security_journal_apply,
+			.max_attempts = cfg->dead_letter_attempts,
+		};
+		r = bus_consume(h->bus, &h->consumers[0], err, sizeof(err));
+		if (r < 0) {
+			log_err("bus: consumer journal: %s", err);
+			return r;
+		}
+		h->n_consumers = 1;
 	}
 	return 0;
 }
@@ -223,6 +365,11 @@ host_start(const struct ctl_config *cfg, struct host **ret)
 		host_stop(h);
 		return r;
 	}
+	r = start_bus(h);
+	if (r < 0) {
+		host_stop(h);
+		return r;
+	}
 	r = start_gateway(h);
 	if (r < 0) {
 		host_stop(h);
@@ -247,6 +394,9 @@ host_stop(struct host *h)
 	    rest_server_drain(h->rest, h->cfg->drain_timeout_s * 1000u) == -ETIMEDOUT)
 		log_warn("requests still running after %u s were cut", h->cfg->drain_timeout_s);
 	rest_server_free(h->rest);
+	/* After the gateway: a request may still have been sending commands. */
+	bus_free(h->bus);
+	routes_bus_free(h->bus_routes);
 	routes_security_free(h->security);
 	idem_pg_close(h->idem);
 	jschema_registry_free(h->schemas);

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "bss/core/inbox.h"
 #include "bss/security/security.h"
 #include "common/jschema.h"
 #include "controlplane/rest/rest.h"
@@ -38,5 +39,34 @@ void routes_security_return(struct routes_security *rs, struct security *sec);
 
 /* Close the handles; accepts NULL, returns NULL. After the server stopped. */
 struct routes_security *routes_security_free(struct routes_security *rs);
+
+/* A consumer this process runs, for the dead-letter routes. */
+struct routes_bus_consumer {
+	const char *name;   /* the consumer's name in its inbox tables */
+	const char *domain; /* whose schema holds them */
+	inbox_handler_fn handler;
+	void *arg;
+	unsigned max_attempts;
+};
+
+struct routes_bus;
+
+/*
+ * /api/v1/dead-letters and .../{id}/replay for the @n consumers @c
+ * (borrowed: must outlive the server), each with a connection to @url as its
+ * domain's role. Returns 0 or a negative errno with the reason in @err.
+ */
+int routes_bus_register(struct rest_server *s, struct jschema_registry *schemas, const char *url,
+			const struct routes_bus_consumer *c, size_t n, struct routes_bus **ret,
+			char *err, size_t errlen);
+
+/*
+ * The number of parked dead letters of consumer @i (0 .. n-1), read from its
+ * table, with its name. Returns 0, -ENOENT past the last one, or -EIO.
+ */
+int routes_bus_parked(struct routes_bus *rb, size_t i, const char **ret_name, int64_t *ret_parked);
+
+/* Accepts NULL, returns NULL. After the server stopped. */
+struct routes_bus *routes_bus_free(struct routes_bus *rb);
 
 #endif

@@ -539,6 +539,28 @@ h_audit_verify(struct rest_ctx *ctx, void *data)
 					 r.message));
 }
 
+static int
+h_journal(struct rest_ctx *ctx, void *data)
+{
+	struct pool *pool = data;
+	struct security *sec = pool_get(pool);
+	struct security_error e = {0};
+	uint64_t limit, offset;
+	json_t *res = NULL;
+	int ret;
+
+	rest_ctx_page(ctx, &limit, &offset);
+	ret = security_journal_list(sec, rest_ctx_principal(ctx), (unsigned)limit,
+				    offset > 1000000000 ? 1000000000 : (unsigned)offset, &res, &e);
+	pool_put(pool, sec);
+	if (ret < 0)
+		return fail(ctx, ret, &e);
+	ret = rest_reply_list(ctx, json_incref(json_object_get(res, "items")),
+			      (uint64_t)json_integer_value(json_object_get(res, "total")));
+	json_decref(res);
+	return ret;
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 static const char *const user_filters[] = {"name", "state", "role", "customer_id", NULL};
@@ -581,6 +603,9 @@ static const struct rest_route security_routes[] = {
 	 NULL},
 	{REST_GET, "/api/v1/audit", ADMIN, NULL, "AuditRecord", h_audit_list,
 	 "The audit log, oldest first", "audit", REST_ROUTE_LIST, no_filters},
+	{REST_GET, "/api/v1/audit/changes", ADMIN, NULL, "JournalEntry", h_journal,
+	 "Every domain's events, in the order the security domain applied them", "audit",
+	 REST_ROUTE_LIST, no_filters},
 	{REST_GET, "/api/v1/audit/verify", ADMIN, NULL, "AuditReport", h_audit_verify,
 	 "Check the audit log's HMAC chain", "audit", 0, NULL},
 };
