@@ -109,6 +109,9 @@ class Controld:
         self.root.mkdir(parents=True, exist_ok=True)
         self.state.mkdir(parents=True, exist_ok=True)
         os.chmod(self.state, 0o700)
+        if not (self.pgdir / "data").exists():
+            # the keys and the audit anchor belong to the database they sign
+            shutil.rmtree(self.state / "security", ignore_errors=True)
         self.db_url = pg_start(self.pgdir)
         (self.root / "controld.conf").write_text(self.config_text())
         self.start_controld()
