@@ -8,68 +8,90 @@
 #include <sodium.h>
 
 #include "bss/core/inbox.h"
-#include "bss/security/security.h"
 #include "common/jschema.h"
 #include "common/log.h"
-#include "controlplane/controld/host.h"
 #include "controlplane/bus/bus.h"
+#include "controlplane/controld/domain.h"
+#include "controlplane/controld/host.h"
 #include "controlplane/controld/idem_pg.h"
 #include "controlplane/rest/rest.h"
 #include "controlplane/rest/routes.h"
 
-/* Connections per domain for requests (the bulkhead of the REST side). */
-#define REQUEST_CONNECTIONS 8
 /* Idempotency-Key answers are kept a day. */
 #define IDEM_TTL_S 86400
+#define MAX_CONSUMERS 16
 
-/* Domains that publish events (all of them, hosted here or not). */
-static const char *const event_sources[] = {"security"};
+/* The domains cuco-controld knows, in start order. */
+static const struct host_domain *const domains[] = {
+	&domain_security,
+};
+#define N_DOMAINS (sizeof(domains) / sizeof(domains[0]))
 
 struct host {
 	const struct ctl_config *cfg;
 	struct jschema_registry *schemas;
 	struct rest_server *rest;
-	struct routes_security *security;
 	struct routes_bus *bus_routes;
+	struct routes_security *authenticator;
 	struct idem_pg *idem;
 	struct bus *bus;
+	void *state[N_DOMAINS];
+	bool started[N_DOMAINS];
 	/* Borrowed by the bus until bus_free(). */
-	struct bus_domain domains[1];
-	struct bus_consumer consumers[1];
-	struct routes_bus_consumer consumer_info[1];
+	struct bus_domain served[N_DOMAINS];
+	const struct bus_consumer *consumers[MAX_CONSUMERS];
+	struct routes_bus_consumer consumer_info[MAX_CONSUMERS];
 	size_t n_consumers;
 	const char *sources[CTL_MAX_DOMAINS];
 	size_t n_sources;
 };
 
-/* The security domain's secrets live in their own 0700 directory. */
-static char security_dir[300];
-
-static void
-security_config(const struct ctl_config *cfg, struct security_config *sc)
+static bool
+hosted(const struct ctl_config *cfg, const struct host_domain *d)
 {
-	memset(sc, 0, sizeof(*sc));
-	snprintf(security_dir, sizeof(security_dir), "%s/security", cfg->state_dir);
-	sc->url = cfg->database;
-	sc->state_dir = security_dir;
-	sc->access_ttl = cfg->token_lifetime_s;
-	sc->refresh_ttl = cfg->refresh_lifetime_s;
+	return ctl_config_hosts(cfg, d->name);
 }
 
 int
 host_migrate(const struct ctl_config *cfg)
 {
-	struct security_error se = {0};
 	char err[512];
 
-	if (ctl_config_hosts(cfg, "security") && security_migrate(cfg->database, &se) < 0) {
-		log_err("database %s: security: %s", cfg->database, se.message);
-		return -EIO;
+	for (size_t i = 0; i < N_DOMAINS; i++) {
+		if (hosted(cfg, domains[i]) && domains[i]->migrate(cfg, err, sizeof(err)) < 0) {
+			log_err("database %s: %s: %s", cfg->database, domains[i]->name, err);
+			return -EIO;
+		}
 	}
 	if (idem_pg_migrate(cfg->database, err, sizeof(err)) < 0) {
 		log_err("database %s: gateway: %s", cfg->database, err);
 		return -EIO;
 	}
+	return 0;
+}
+
+void
+host_set_authenticator(struct host *h, struct routes_security *rs)
+{
+	h->authenticator = rs;
+}
+
+int
+host_consume(struct host *h, const struct bus_consumer *c, char *err, size_t errlen)
+{
+	if (h->n_consumers == MAX_CONSUMERS) {
+		snprintf(err, errlen, "more than %d consumers", MAX_CONSUMERS);
+		return -ENOSPC;
+	}
+	h->consumers[h->n_consumers] = c;
+	h->consumer_info[h->n_consumers] = (struct routes_bus_consumer){
+		.name = c->name,
+		.domain = c->domain,
+		.handler = c->handler,
+		.arg = c->arg,
+		.max_attempts = c->max_attempts,
+	};
+	h->n_consumers++;
 	return 0;
 }
 
@@ -79,20 +101,10 @@ static int
 hook_authenticate(void *arg, const char *token, struct cuco_principal *ret)
 {
 	struct host *h = arg;
-	struct security_error e = {0};
-	struct security *sec;
-	unsigned flags = 0;
-	int r;
 
-	if (h->security == NULL)
+	if (h->authenticator == NULL)
 		return -EACCES;
-	sec = routes_security_borrow(h->security);
-	r = security_authenticate(sec, token, ret, &flags, &e);
-	routes_security_return(h->security, sec);
-	/* A first-login token holds no role: it only reaches the password route. */
-	if (r == 0 && (flags & SECURITY_AUTH_PASSWORD_CHANGE_ONLY))
-		ret->roles = 0;
-	return r;
+	return host_authenticate(h->authenticator, token, ret);
 }
 
 static int
@@ -106,7 +118,7 @@ hook_readiness(void *arg, json_t *checks)
 	return r < 0 ? r : h->bus != NULL ? 0 : -EAGAIN;
 }
 
-/* bus_stats() as Prometheus lines. */
+/* bus_stats() and the dead-letter tables as Prometheus lines. */
 static void
 hook_metrics(void *arg, FILE *out)
 {
@@ -131,7 +143,6 @@ hook_metrics(void *arg, FILE *out)
 		     "# TYPE cuco_dead_letters gauge\n");
 	for (size_t i = 0; h->bus_routes != NULL; i++) {
 		int64_t parked;
-
 		int r = routes_bus_parked(h->bus_routes, i, &name, &parked);
 
 		if (r == -ENOENT)
@@ -173,34 +184,9 @@ hook_log(void *arg, const char *trace_id, const char *msg)
 /* ---- start and stop --------------------------------------------------------- */
 
 static int
-bootstrap_admin(struct host *h)
-{
-	struct security_error e = {0};
-	struct security *sec;
-	char password[32];
-	bool created = false;
-	int r;
-
-	sec = routes_security_borrow(h->security);
-	r = security_bootstrap(sec, password, &created, &e);
-	routes_security_return(h->security, sec);
-	if (r < 0) {
-		log_err("security: first admin: %s", e.message);
-		return r;
-	}
-	if (created)
-		log_warn("first start: user 'admin' created with one-time password %s "
-			 "(shown once; it must be changed at the first login)",
-			 password);
-	sodium_memzero(password, sizeof(password));
-	return 0;
-}
-
-static int
-start_gateway(struct host *h)
+new_gateway(struct host *h)
 {
 	const struct ctl_config *cfg = h->cfg;
-	struct security_config sc;
 	struct rest_config rc;
 	char err[512];
 	int r;
@@ -225,39 +211,9 @@ start_gateway(struct host *h)
 	rc.hooks.idem_arg = h->idem;
 
 	r = rest_server_new(&rc, h->schemas, &h->rest, err, sizeof(err));
-	if (r < 0) {
+	if (r < 0)
 		log_err("REST gateway: %s", err);
-		return r;
-	}
-	if (ctl_config_hosts(cfg, "security")) {
-		security_config(cfg, &sc);
-		r = routes_security_register(h->rest, h->schemas, &sc, REQUEST_CONNECTIONS,
-					     &h->security, err, sizeof(err));
-		if (r < 0) {
-			log_err("%s", err);
-			return r;
-		}
-		r = bootstrap_admin(h);
-		if (r < 0)
-			return r;
-	}
-	r = routes_bus_register(h->rest, h->schemas, cfg->database, h->consumer_info,
-				h->n_consumers, &h->bus_routes, err, sizeof(err));
-	if (r < 0) {
-		log_err("dead-letter routes: %s", err);
-		return r;
-	}
-	r = jschema_registry_check(h->schemas, err, sizeof(err));
-	if (r < 0) {
-		log_err("JSON Schemas: %s", err);
-		return r;
-	}
-	r = rest_server_start(h->rest, err, sizeof(err));
-	if (r < 0) {
-		log_err("REST gateway on %s port %u: %s", cfg->listen_addr, cfg->port, err);
-		return r;
-	}
-	return 0;
+	return r;
 }
 
 static int
@@ -275,13 +231,9 @@ set_endpoints(struct host *h, const struct ctl_endpoint *eps, unsigned n)
 	return 0;
 }
 
-/*
- * The bus: a relay and a command server per hosted domain, and the consumers
- * of the hosted domains (the security domain's change journal listens to
- * every domain that publishes, hosted here or elsewhere).
- */
+/* The bus and the domains whose events may be consumed here. */
 static int
-start_bus(struct host *h)
+new_bus(struct host *h)
 {
 	const struct ctl_config *cfg = h->cfg;
 	char err[512];
@@ -295,42 +247,88 @@ start_bus(struct host *h)
 	if (set_endpoints(h, cfg->binds, cfg->n_binds) < 0 ||
 	    set_endpoints(h, cfg->endpoints, cfg->n_endpoints) < 0)
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(event_sources) / sizeof(event_sources[0]); i++) {
+	for (size_t i = 0; i < N_DOMAINS; i++) {
 		bool remote = false;
 
 		for (unsigned j = 0; j < cfg->n_endpoints; j++)
-			remote |= strcmp(cfg->endpoints[j].domain, event_sources[i]) == 0;
-		if (ctl_config_hosts(cfg, event_sources[i]) || remote)
-			h->sources[h->n_sources++] = event_sources[i];
+			remote |= strcmp(cfg->endpoints[j].domain, domains[i]->name) == 0;
+		if (domains[i]->publishes && (hosted(cfg, domains[i]) || remote))
+			h->sources[h->n_sources++] = domains[i]->name;
 	}
-	if (ctl_config_hosts(cfg, "security")) {
-		h->domains[0] = (struct bus_domain){.name = "security", .db_url = cfg->database};
-		r = bus_serve(h->bus, &h->domains[0], err, sizeof(err));
+	return 0;
+}
+
+/*
+ * Each hosted domain: start (routes, handles, consumers declared), then
+ * served on the bus (its relay and command server); then the consumers, once
+ * every source they may listen to is bound.
+ */
+static int
+start_domains(struct host *h)
+{
+	struct host_env env = {
+		.cfg = h->cfg, .rest = h->rest, .schemas = h->schemas, .bus = h->bus,
+		.sources = h->sources, .n_sources = h->n_sources, .host = h,
+	};
+	char err[512];
+	int r;
+
+	for (size_t i = 0; i < N_DOMAINS; i++) {
+		const struct host_domain *d = domains[i];
+
+		if (!hosted(h->cfg, d))
+			continue;
+		r = d->start(&env, &h->state[i], err, sizeof(err));
 		if (r < 0) {
-			log_err("bus: security: %s", err);
+			log_err("%s: %s", d->name, err);
 			return r;
 		}
-		h->consumers[0] = (struct bus_consumer){
-			.name = "journal",
-			.domain = "security",
-			.db_url = cfg->database,
-			.sources = h->sources,
-			.n_sources = h->n_sources,
-			.handler = security_journal_apply,
-			.max_attempts = cfg->dead_letter_attempts,
+		h->started[i] = true;
+		h->served[i] = (struct bus_domain){
+			.name = d->name,
+			.db_url = h->cfg->database,
+			.command = d->command,
+			.is_query = d->is_query,
+			.arg = h->state[i],
 		};
-		h->consumer_info[0] = (struct routes_bus_consumer){
-			.name = "journal",
-			.domain = "security",
-			.handler = security_journal_apply,
-			.max_attempts = cfg->dead_letter_attempts,
-		};
-		r = bus_consume(h->bus, &h->consumers[0], err, sizeof(err));
+		r = bus_serve(h->bus, &h->served[i], err, sizeof(err));
 		if (r < 0) {
-			log_err("bus: consumer journal: %s", err);
+			log_err("bus: %s: %s", d->name, err);
 			return r;
 		}
-		h->n_consumers = 1;
+	}
+	for (size_t i = 0; i < h->n_consumers; i++) {
+		r = bus_consume(h->bus, h->consumers[i], err, sizeof(err));
+		if (r < 0) {
+			log_err("bus: consumer %s: %s", h->consumers[i]->name, err);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int
+start_gateway(struct host *h)
+{
+	const struct ctl_config *cfg = h->cfg;
+	char err[512];
+	int r;
+
+	r = routes_bus_register(h->rest, h->schemas, cfg->database, h->consumer_info,
+				h->n_consumers, &h->bus_routes, err, sizeof(err));
+	if (r < 0) {
+		log_err("dead-letter routes: %s", err);
+		return r;
+	}
+	r = jschema_registry_check(h->schemas, err, sizeof(err));
+	if (r < 0) {
+		log_err("JSON Schemas: %s", err);
+		return r;
+	}
+	r = rest_server_start(h->rest, err, sizeof(err));
+	if (r < 0) {
+		log_err("REST gateway on %s port %u: %s", cfg->listen_addr, cfg->port, err);
+		return r;
 	}
 	return 0;
 }
@@ -358,19 +356,20 @@ host_start(const struct ctl_config *cfg, struct host **ret)
 		host_stop(h);
 		return -ENOMEM;
 	}
-	r = idem_pg_open(cfg->database, REQUEST_CONNECTIONS, IDEM_TTL_S, &h->idem, err,
+	r = idem_pg_open(cfg->database, HOST_REQUEST_CONNECTIONS, IDEM_TTL_S, &h->idem, err,
 			 sizeof(err));
 	if (r < 0) {
 		log_err("database %s: %s", cfg->database, err);
 		host_stop(h);
 		return r;
 	}
-	r = start_bus(h);
-	if (r < 0) {
-		host_stop(h);
-		return r;
-	}
-	r = start_gateway(h);
+	r = new_gateway(h);
+	if (r == 0)
+		r = new_bus(h);
+	if (r == 0)
+		r = start_domains(h);
+	if (r == 0)
+		r = start_gateway(h);
 	if (r < 0) {
 		host_stop(h);
 		return r;
@@ -397,40 +396,11 @@ host_stop(struct host *h)
 	/* After the gateway: a request may still have been sending commands. */
 	bus_free(h->bus);
 	routes_bus_free(h->bus_routes);
-	routes_security_free(h->security);
+	for (size_t i = N_DOMAINS; i-- > 0;)
+		if (h->started[i])
+			domains[i]->stop(h->state[i]);
 	idem_pg_close(h->idem);
 	jschema_registry_free(h->schemas);
 	free(h);
 	return NULL;
-}
-
-int
-host_audit_verify(const struct ctl_config *cfg)
-{
-	struct cuco_principal p = {.subject = "system:cli", .name = "cuco-controld audit verify"};
-	struct security_audit_report rep = {0};
-	struct security_error e = {0};
-	struct security_config sc;
-	struct security *sec = NULL;
-	int r;
-
-	if (sodium_init() < 0)
-		return -EIO;
-	security_config(cfg, &sc);
-	r = security_open(&sc, &sec, &e);
-	if (r == 0)
-		r = security_audit_verify(sec, &p, &rep, &e);
-	security_close(sec);
-	if (r < 0) {
-		log_err("audit verify: %s", e.message);
-		return r;
-	}
-	if (rep.ok) {
-		printf("audit log intact: %lld records, last seq %lld, anchored seq %lld\n",
-		       (long long)rep.records, (long long)rep.head_seq, (long long)rep.anchor_seq);
-		return 0;
-	}
-	printf("audit log TAMPERED: record %lld: %s: %s\n", (long long)rep.bad_seq, rep.problem,
-	       rep.message);
-	return 1;
 }

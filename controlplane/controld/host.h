@@ -38,4 +38,13 @@ int host_migrate(const struct ctl_config *cfg);
  */
 int host_audit_verify(const struct ctl_config *cfg);
 
+struct routes_security;
+struct cuco_principal;
+
+/* The security domain's routes authenticate the gateway's bearer tokens. */
+void host_set_authenticator(struct host *h, struct routes_security *rs);
+
+/* A bearer token to a principal (domain_security.c). 0 or -EACCES. */
+int host_authenticate(struct routes_security *rs, const char *token, struct cuco_principal *ret);
+
 #endif
