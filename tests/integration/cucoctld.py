@@ -52,8 +52,9 @@ def binary():
     return REPO / "build" / "controlplane" / "controld" / "cuco-controld"
 
 
-def pg_start(directory):
-    out = subprocess.run([str(PGCLUSTER), "start", str(directory)], check=True,
+def pg_start(directory, port=None):
+    extra = ["--port", str(port)] if port else []
+    out = subprocess.run([str(PGCLUSTER), "start", str(directory)] + extra, check=True,
                          capture_output=True, text=True, timeout=120,
                          stdin=subprocess.DEVNULL)
     return out.stdout.strip().splitlines()[-1]
@@ -77,7 +78,7 @@ def psql(url, sql, check=True):
 class Controld:
     """One cuco-controld and its cluster, in directory @root."""
 
-    def __init__(self, root, *, config_extra="", port=None):
+    def __init__(self, root, *, config_extra="", port=None, external_db=False):
         self.root = Path(root)
         self.state = self.root / "state"
         self.pgdir = self.state / "pg"
@@ -89,6 +90,9 @@ class Controld:
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = None
         self._log_offset = 0
+        # external_db: the cluster on loopback TCP, named by URL in the config
+        # (as an external server would be), not the embedded socket.
+        self.db_port = free_port() if external_db else None
 
     # -------------------------------------------------------------- lifecycle
     def __enter__(self):
@@ -103,7 +107,9 @@ class Controld:
                 f"listen 127.0.0.1 {self.port}\n"
                 "log-level info\n"
                 "drain-timeout 5\n"
-                f"{self.config_extra}")
+                + (f"database postgresql://cuco@127.0.0.1:{self.db_port}/cuco\n"
+                   if self.db_port else "")
+                + f"{self.config_extra}")
 
     def start(self):
         self.root.mkdir(parents=True, exist_ok=True)
@@ -112,7 +118,7 @@ class Controld:
         if not (self.pgdir / "data").exists():
             # the keys and the audit anchor belong to the database they sign
             shutil.rmtree(self.state / "security", ignore_errors=True)
-        self.db_url = pg_start(self.pgdir)
+        self.db_url = pg_start(self.pgdir, self.db_port)
         (self.root / "controld.conf").write_text(self.config_text())
         self.start_controld()
         if self.admin_password is None:

@@ -1,9 +1,15 @@
 """Rate limits of the REST gateway, on a controld of their own with tight
-limits (so that other modules' requests are not throttled)."""
+limits (so that other modules' requests are not throttled); this controld
+reaches its PostgreSQL by URL over TCP, as it would an external server, and
+is refused a database newer than itself."""
 
 import concurrent.futures
+import subprocess
 
-CTLD_OPTIONS = {"config_extra": "rate-limit token 5 10\nrate-limit address 50 100\n"}
+import cucoctld
+
+CTLD_OPTIONS = {"config_extra": "rate-limit token 5 10\nrate-limit address 50 100\n",
+                "external_db": True}
 
 
 def test_burst_gets_429_with_retry_after(ctld):
@@ -30,3 +36,28 @@ def test_address_limit_applies_without_a_token(ctld):
         answers = list(pool.map(lambda _: ctld.get("/api/v1/roles"), range(300)))
     codes = {r.status_code for r in answers}
     assert 401 in codes and 429 in codes, codes
+
+
+def test_external_database_by_url(ctld):
+    assert f"127.0.0.1:{ctld.db_port}" in (ctld.root / "controld.conf").read_text()
+    assert ctld.get("/readyz").json()["checks"]["database"] == "ok"
+    # the connection really is TCP: the server sees a client address
+    out = cucoctld.psql(ctld.db_url, "SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE client_addr = '127.0.0.1'")
+    assert int(out) >= 1
+
+
+def test_database_newer_than_the_binary_is_refused(ctld):
+    cucoctld.psql(ctld.db_url, "INSERT INTO security.schema_migrations "
+                               "(component, version, name) VALUES ('security', 999, 'future')")
+    try:
+        ctld.stop_controld()
+        conf = str(ctld.root / "controld.conf")
+        r = subprocess.run([str(cucoctld.binary()), "-c", conf, "migrate"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1
+        assert "999" in r.stderr and "refusing" in r.stderr, r.stderr
+    finally:
+        cucoctld.psql(ctld.db_url, "DELETE FROM security.schema_migrations WHERE version = 999")
+        ctld.start_controld()
+    assert ctld.get("/readyz").status_code == 200
