@@ -5,6 +5,7 @@
  * their targets, so that validation (jschema_validate.c) never reads the raw
  * JSON of the schema again.
  */
+#include "common/hex.h"
 #include "common/jschema.h"
 
 #include <errno.h>
@@ -701,18 +702,6 @@ compile(struct cctx *c, json_t *s, struct js_node **ret)
 
 /* ---- $ref resolution ---- */
 
-static int
-hexval(char h)
-{
-	if (h >= '0' && h <= '9')
-		return h - '0';
-	if (h >= 'a' && h <= 'f')
-		return h - 'a' + 10;
-	if (h >= 'A' && h <= 'F')
-		return h - 'A' + 10;
-	return -1;
-}
-
 /*
  * Split the fragment after "#" into JSON pointer tokens: percent-decode it
  * (RFC 6901 §6, the fragment is a URI fragment), then split at "/" and undo
@@ -726,7 +715,7 @@ pointer_tokens(const char *frag, char *buf, char **tokens, size_t max, size_t *r
 
 	for (; *frag != '\0'; frag++) {
 		if (*frag == '%') {
-			int hi = hexval(frag[1]), lo = hi < 0 ? -1 : hexval(frag[2]);
+			int hi = hex_digit(frag[1]), lo = hi < 0 ? -1 : hex_digit(frag[2]);
 
 			if (lo < 0 || (hi == 0 && lo == 0))
 				return -EINVAL;

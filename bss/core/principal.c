@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "bss/core/principal.h"
+#include "common/hex.h"
 
 static const char *const role_names[CUCO_ROLE_COUNT] = {
 	[CUCO_ROLE_ADMIN] = "admin",
@@ -34,18 +35,6 @@ cuco_role_parse(const char *name, enum cuco_role *ret)
 	return -EINVAL;
 }
 
-static void
-hex(char *out, const unsigned char *in, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static bool
 all_zero(const unsigned char *b, size_t n)
 {
@@ -68,8 +57,8 @@ cuco_traceparent_new(char *buf, unsigned len)
 	do
 		randombytes_buf(parent, sizeof(parent));
 	while (all_zero(parent, sizeof(parent)));
-	hex(t, trace, sizeof(trace));
-	hex(p, parent, sizeof(parent));
+	hex_encode(t, trace, sizeof(trace));
+	hex_encode(p, parent, sizeof(parent));
 	snprintf(buf, len, "00-%s-%s-01", t, p);
 	return buf;
 }

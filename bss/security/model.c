@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "bss/security/model.h"
+#include "common/hex.h"
 
 int
 security_fail(struct security_error *err, int errnum, const char *code, const char *field,
@@ -342,25 +343,7 @@ security_check_password(const char *name, const char *password, struct security_
 void
 security_hex(char *out, const uint8_t *in, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	hex_encode(out, in, n);
 }
 
 int
@@ -369,7 +352,7 @@ security_unhex(uint8_t *out, size_t n, const char *in)
 	if (strlen(in) != 2 * n)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

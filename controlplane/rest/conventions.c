@@ -10,19 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/hex.h"
 #include "controlplane/rest/rest_internal.h"
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decode [s, s + n) into @out (NUL-terminated); '+' is a space in a query. */
 static int
@@ -34,8 +23,8 @@ pct_decode(const char *s, size_t n, char *out, bool plus, char *err, size_t errl
 		char c = s[i];
 
 		if (c == '%') {
-			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+			int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0) {
 				snprintf(err, errlen, "bad percent-encoding at offset %zu", i);

@@ -45,6 +45,22 @@ fail(struct rest_ctx *ctx, int ret, const struct security_error *e)
 				      "%s", e->message[0] ? e->message : "internal error");
 }
 
+/*
+ * Answer a domain's list result {"items": [...], @total_key: n} (@res is
+ * taken), or its error.
+ */
+static int
+reply_items(struct rest_ctx *ctx, int ret, const struct security_error *e, json_t *res,
+	    const char *total_key)
+{
+	if (ret < 0)
+		return fail(ctx, ret, e);
+	ret = rest_reply_list(ctx, json_incref(json_object_get(res, "items")),
+			      (uint64_t)json_integer_value(json_object_get(res, total_key)));
+	json_decref(res);
+	return ret;
+}
+
 static const char *
 str(const json_t *body, const char *key)
 {
@@ -508,13 +524,8 @@ h_audit_list(struct rest_ctx *ctx, void *data)
 	ret = security_audit_list(sec, rest_ctx_principal(ctx), (int64_t)offset,
 				  limit > 1000 ? 1000 : (unsigned)limit, &res, &e);
 	pool_put(pool, sec);
-	if (ret < 0)
-		return fail(ctx, ret, &e);
 	/* "head", the last seq, is also the number of records. */
-	ret = rest_reply_list(ctx, json_incref(json_object_get(res, "items")),
-			      (uint64_t)json_integer_value(json_object_get(res, "head")));
-	json_decref(res);
-	return ret;
+	return reply_items(ctx, ret, &e, res, "head");
 }
 
 static int
@@ -553,12 +564,7 @@ h_journal(struct rest_ctx *ctx, void *data)
 	ret = security_journal_list(sec, rest_ctx_principal(ctx), (unsigned)limit,
 				    offset > 1000000000 ? 1000000000 : (unsigned)offset, &res, &e);
 	pool_put(pool, sec);
-	if (ret < 0)
-		return fail(ctx, ret, &e);
-	ret = rest_reply_list(ctx, json_incref(json_object_get(res, "items")),
-			      (uint64_t)json_integer_value(json_object_get(res, "total")));
-	json_decref(res);
-	return ret;
+	return reply_items(ctx, ret, &e, res, "total");
 }
 
 /* ---- the table ----------------------------------------------------------- */
