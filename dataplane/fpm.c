@@ -29,6 +29,14 @@
 #define FPM_BATCH_MS 10u
 /* Next hops replaced in a batch, released after it is published. */
 #define FPM_DEFER_MAX 4096u
+/*
+ * zebra's clients (staticd, bgpd...) notice that a restarted zebra is back
+ * only when they retry their connection: FRR's lib/zclient.c retries 10 s
+ * after losing zebra (then 10 s, then every 60 s). Only then may they
+ * announce their routes again, after zebra's own replay has gone quiet. The
+ * sweep waits at least this long after a feed starts, plus fpm-stale-time.
+ */
+#define FPM_CLIENT_RETRY_MS 10000u
 
 struct fpm_key {
 	uint8_t family;
@@ -65,6 +73,7 @@ struct dp_fpm {
 	unsigned with_nhobj;     /* entries naming a next-hop object */
 	uint32_t gen;
 	bool sweep_pending;
+	uint64_t feed_start_ms;  /* the resync began */
 	bool fresh_conn;         /* connected, no frame decoded yet */
 	uint64_t last_msg_ms;
 	uint64_t stale_ms;
@@ -611,6 +620,7 @@ dp_fpm_resync(struct dp_fpm *f, uint64_t now_ms)
 	f->gen++;
 	f->sweep_pending = true;
 	f->last_msg_ms = now_ms;
+	f->feed_start_ms = now_ms;
 }
 
 static void
@@ -639,7 +649,8 @@ sweep(struct dp_fpm *f)
 void
 dp_fpm_tick(struct dp_fpm *f, uint64_t now_ms)
 {
-	if (f == NULL || !f->sweep_pending || now_ms - f->last_msg_ms < f->stale_ms)
+	if (f == NULL || !f->sweep_pending || now_ms - f->last_msg_ms < f->stale_ms ||
+	    now_ms - f->feed_start_ms < FPM_CLIENT_RETRY_MS + f->stale_ms)
 		return;
 	f->sweep_pending = false;
 	/* One batch: a large sweep waits for the workers once, not per route. */

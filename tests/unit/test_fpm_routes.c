@@ -244,22 +244,33 @@ test_stale_sweep(void **state)
 
 	feed(f, route(FPM_MSG_ROUTE_ADD, "203.0.113.0/26", "203.0.113.2", TAP_UP, BGP), 0);
 	feed(f, route(FPM_MSG_ROUTE_ADD, "203.0.113.64/26", "203.0.113.2", TAP_UP, STATIC), 0);
+	feed(f, route(FPM_MSG_ROUTE_ADD, "203.0.113.192/26", "203.0.113.2", TAP_UP, STATIC), 0);
 	/* zebra reconnects and announces only the first again */
 	dp_fpm_resync(f->fpm, 1000);
 	feed(f, route(FPM_MSG_ROUTE_ADD, "203.0.113.0/26", "203.0.113.2", TAP_UP, BGP), 2000);
 	/* not quiet long enough yet (fpm-stale-time 5 s): nothing goes */
 	dp_fpm_tick(f->fpm, 6000);
 	assert_int_not_equal(fpm_nh(f, "203.0.113.64/26"), 0);
+	/* quiet, but zebra's clients may not have reconnected yet (10 s) */
 	dp_fpm_tick(f->fpm, 7000);
+	assert_int_not_equal(fpm_nh(f, "203.0.113.64/26"), 0);
+	/* staticd is back and announces one of its routes again */
+	feed(f, route(FPM_MSG_ROUTE_ADD, "203.0.113.192/26", "203.0.113.2", TAP_UP, STATIC),
+	     10000);
+	dp_fpm_tick(f->fpm, 15999);
+	assert_int_not_equal(fpm_nh(f, "203.0.113.64/26"), 0);
+	/* 10 s + fpm-stale-time after the feed started, and quiet: swept */
+	dp_fpm_tick(f->fpm, 16000);
 	assert_int_equal(fpm_nh(f, "203.0.113.64/26"), 0);
 	assert_int_not_equal(fpm_nh(f, "203.0.113.0/26"), 0);
-	assert_int_equal(dp_fpm_count(f->fpm, AF_INET, STATIC), 0);
+	assert_int_not_equal(fpm_nh(f, "203.0.113.192/26"), 0);
+	assert_int_equal(dp_fpm_count(f->fpm, AF_INET, STATIC), 1);
 	assert_int_equal(dp_fpm_count(f->fpm, AF_INET, BGP), 1);
-	assert_int_equal(rt_ctl_count_source(f->dp.rt, AF_INET, RT_SRC_FPM), 1);
-	feed(f, route(FPM_MSG_ROUTE_DEL, "203.0.113.0/26", NULL, 0, BGP), 8000);
+	assert_int_equal(rt_ctl_count_source(f->dp.rt, AF_INET, RT_SRC_FPM), 2);
+	feed(f, route(FPM_MSG_ROUTE_DEL, "203.0.113.0/26", NULL, 0, BGP), 17000);
+	feed(f, route(FPM_MSG_ROUTE_DEL, "203.0.113.192/26", NULL, 0, STATIC), 17000);
 	assert_int_equal(rt_ctl_count_source(f->dp.rt, AF_INET, RT_SRC_FPM), 0);
 }
-
 
 /* Members of the group a route is in force with (0 when it is no group). */
 static unsigned
