@@ -24,8 +24,9 @@
  * become stale; those zebra does not announce again before the feed has been
  * quiet for fpm-stale-time seconds, and at least 10 s + fpm-stale-time after
  * it started (zebra's clients reconnect to a restarted zebra up to 10 s
- * later), are removed (zebra sends no end-of-RIB marker). A connection that only sends garbage changes nothing. A lost connection leaves
- * the routes in force: the fast path keeps forwarding while zebra restarts.
+ * later), are removed (zebra sends no end-of-RIB marker). A connection that
+ * only sends garbage changes nothing. A lost connection leaves the routes in
+ * force: the fast path keeps forwarding while zebra restarts.
  *
  * All functions: control thread only, except the counters (any thread).
  */
