@@ -20,6 +20,23 @@
 
 /* Next-hop objects zebra may define: a peer-controlled resource, so bounded. */
 #define FPM_MAX_NHOBJ 16384u
+/*
+ * A batch (one read round of the listener) is published early once it
+ * holds this many IPv6 changes or has been open this long: bounds how long
+ * a change waits before the workers see it.
+ */
+#define FPM_BATCH_MAX 4096u
+#define FPM_BATCH_MS 10u
+/* Next hops replaced in a batch, released after it is published. */
+#define FPM_DEFER_MAX 4096u
+/*
+ * zebra's clients (staticd, bgpd...) notice that a restarted zebra is back
+ * only when they retry their connection: FRR's lib/zclient.c retries 10 s
+ * after losing zebra (then 10 s, then every 60 s). Only then may they
+ * announce their routes again, after zebra's own replay has gone quiet. The
+ * sweep waits at least this long after a feed starts, plus fpm-stale-time.
+ */
+#define FPM_CLIENT_RETRY_MS 10000u
 
 struct fpm_key {
 	uint8_t family;
@@ -56,11 +73,18 @@ struct dp_fpm {
 	unsigned with_nhobj;     /* entries naming a next-hop object */
 	uint32_t gen;
 	bool sweep_pending;
+	uint64_t feed_start_ms;  /* the resync began */
 	bool fresh_conn;         /* connected, no frame decoded yet */
 	uint64_t last_msg_ms;
 	uint64_t stale_ms;
 	uint64_t warnings;
 	unsigned count[2][256];  /* installed, per family and rtm_protocol */
+	bool in_batch;
+	uint64_t batch_start_ms;
+	uint32_t *deferred;      /* next hop references to put after the commit */
+	unsigned n_deferred;
+	bool del_pending;        /* a route delete held back: an update may follow */
+	struct inet_prefix del_pfx;
 };
 
 static unsigned
@@ -126,8 +150,9 @@ dp_fpm_create(struct dp *dp, struct dp_fpm **ret_fpm)
 	f->free_idx = calloc(f->cap, sizeof(*f->free_idx));
 	f->obj = calloc(FPM_MAX_NHOBJ, sizeof(*f->obj));
 	f->free_obj = calloc(FPM_MAX_NHOBJ, sizeof(*f->free_obj));
+	f->deferred = calloc(FPM_DEFER_MAX, sizeof(*f->deferred));
 	if (f->routes == NULL || f->objs == NULL || f->entries == NULL || f->free_idx == NULL ||
-	    f->obj == NULL || f->free_obj == NULL) {
+	    f->obj == NULL || f->free_obj == NULL || f->deferred == NULL) {
 		dp_fpm_free(f);
 		return -ENOMEM;
 	}
@@ -151,6 +176,7 @@ dp_fpm_free(struct dp_fpm *f)
 	free(f->free_idx);
 	free(f->obj);
 	free(f->free_obj);
+	free(f->deferred);
 	free(f);
 	return NULL;
 }
@@ -275,6 +301,41 @@ resolve_route(struct dp_fpm *f, const struct fpm_route *r)
 	return make_group(f, ids, n, &r->dst);
 }
 
+/* --------------------------------------------------------------- batches */
+
+/* Publish what the batch changed so far, then let go of the next hops it replaced. */
+static void
+flush(struct dp_fpm *f, uint64_t now_ms)
+{
+	unsigned i;
+
+	rt_ctl_batch_commit(f->dp->rt);
+	/* Published: no worker can reach these through a route any more. */
+	for (i = 0; i < f->n_deferred; i++)
+		nh_ctl_put(f->dp->nh, f->deferred[i]);
+	f->n_deferred = 0;
+	f->batch_start_ms = now_ms;
+}
+
+/*
+ * Drop a reference to @id, which a route no longer uses. Inside a batch the
+ * workers may still see the route with @id (the IPv6 copy they read is
+ * changed only at the commit), so the reference goes after the commit.
+ */
+static void
+put_later(struct dp_fpm *f, uint32_t id)
+{
+	if (id < NH_FIRST_DYNAMIC)
+		return; /* fixed ids are not counted */
+	if (!f->in_batch) {
+		nh_ctl_put(f->dp->nh, id);
+		return;
+	}
+	if (f->n_deferred == FPM_DEFER_MAX)
+		flush(f, f->batch_start_ms);
+	f->deferred[f->n_deferred++] = id;
+}
+
 /* ---------------------------------------------------------------- routes */
 
 static struct fpm_entry *
@@ -312,7 +373,7 @@ install(struct dp_fpm *f, struct fpm_entry *e, uint32_t nh)
 		return;
 	}
 	/* Removed from the RIB first: then no new lookup yields the old id. */
-	nh_ctl_put(dp->nh, old);
+	put_later(f, old);
 	if (e->installed)
 		f->count[fi][e->protocol]--;
 	e->installed = nh != 0;
@@ -377,10 +438,10 @@ route_add(struct dp_fpm *f, const struct fpm_route *r)
 }
 
 static void
-route_del(struct dp_fpm *f, const struct fpm_route *r)
+route_del(struct dp_fpm *f, const struct inet_prefix *dst)
 {
 	struct fpm_key k;
-	struct fpm_entry *e = find_entry(f, &r->dst, &k);
+	struct fpm_entry *e = find_entry(f, dst, &k);
 
 	if (e != NULL)
 		remove_entry(f, e);
@@ -460,20 +521,51 @@ obj_del(struct dp_fpm *f, uint32_t id)
 	obj_changed(f, id);
 }
 
-void
-dp_fpm_message(struct dp_fpm *f, const struct fpm_msg *msg, uint64_t now_ms)
+static bool
+same_prefix(const struct inet_prefix *a, const struct inet_prefix *b)
 {
-	f->last_msg_ms = now_ms;
+	struct fpm_key ka, kb;
+
+	make_key(&ka, a);
+	make_key(&kb, b);
+	return memcmp(&ka, &kb, sizeof(ka)) == 0;
+}
+
+/*
+ * zebra sends an update as RTM_DELROUTE then RTM_NEWROUTE. Applied one after
+ * the other, IPv4 workers would see the prefix without a route in between
+ * (and an IPv6 batch published between the two would too): a delete waits
+ * for the next message, and an add of the same prefix replaces it instead.
+ */
+static void
+settle_delete(struct dp_fpm *f, const struct fpm_msg *next)
+{
+	if (!f->del_pending)
+		return;
+	f->del_pending = false;
+	if (next != NULL && next->kind == FPM_MSG_ROUTE_ADD &&
+	    next->route.table == RT_TABLE_MAIN && next->route.type != FPM_RT_OTHER &&
+	    same_prefix(&next->route.dst, &f->del_pfx))
+		return;
+	route_del(f, &f->del_pfx);
+}
+
+static void
+apply(struct dp_fpm *f, const struct fpm_msg *msg)
+{
+	settle_delete(f, msg);
 	switch (msg->kind) {
 	case FPM_MSG_ROUTE_ADD:
 	case FPM_MSG_ROUTE_DEL:
 		/* Other tables are VRFs, not forwarded here yet. */
 		if (msg->route.table != RT_TABLE_MAIN)
 			return;
-		if (msg->kind == FPM_MSG_ROUTE_DEL)
-			route_del(f, &msg->route);
-		else if (msg->route.type != FPM_RT_OTHER)
+		if (msg->kind == FPM_MSG_ROUTE_DEL) {
+			f->del_pending = true;
+			f->del_pfx = msg->route.dst;
+		} else if (msg->route.type != FPM_RT_OTHER) {
 			route_add(f, &msg->route);
+		}
 		return;
 	case FPM_MSG_NH_ADD:
 		obj_add(f, &msg->nh);
@@ -486,6 +578,40 @@ dp_fpm_message(struct dp_fpm *f, const struct fpm_msg *msg, uint64_t now_ms)
 	}
 }
 
+void
+dp_fpm_batch_begin(struct dp_fpm *f, uint64_t now_ms)
+{
+	f->in_batch = true;
+	f->batch_start_ms = now_ms;
+	rt_ctl_batch_begin(f->dp->rt);
+}
+
+void
+dp_fpm_batch_end(struct dp_fpm *f)
+{
+	settle_delete(f, NULL);
+	flush(f, f->batch_start_ms);
+	rt_ctl_batch_end(f->dp->rt);
+	f->in_batch = false;
+}
+
+void
+dp_fpm_message(struct dp_fpm *f, const struct fpm_msg *msg, uint64_t now_ms)
+{
+	if (!f->in_batch) {
+		dp_fpm_batch_begin(f, now_ms);
+		f->last_msg_ms = now_ms;
+		apply(f, msg);
+		dp_fpm_batch_end(f);
+		return;
+	}
+	f->last_msg_ms = now_ms;
+	apply(f, msg);
+	if (rt_ctl_batch_size(f->dp->rt) >= FPM_BATCH_MAX ||
+	    now_ms - f->batch_start_ms >= FPM_BATCH_MS)
+		flush(f, now_ms);
+}
+
 /* ------------------------------------------------------ resync and sweep */
 
 void
@@ -494,6 +620,7 @@ dp_fpm_resync(struct dp_fpm *f, uint64_t now_ms)
 	f->gen++;
 	f->sweep_pending = true;
 	f->last_msg_ms = now_ms;
+	f->feed_start_ms = now_ms;
 }
 
 static void
@@ -522,10 +649,14 @@ sweep(struct dp_fpm *f)
 void
 dp_fpm_tick(struct dp_fpm *f, uint64_t now_ms)
 {
-	if (f == NULL || !f->sweep_pending || now_ms - f->last_msg_ms < f->stale_ms)
+	if (f == NULL || !f->sweep_pending || now_ms - f->last_msg_ms < f->stale_ms ||
+	    now_ms - f->feed_start_ms < FPM_CLIENT_RETRY_MS + f->stale_ms)
 		return;
 	f->sweep_pending = false;
+	/* One batch: a large sweep waits for the workers once, not per route. */
+	dp_fpm_batch_begin(f, now_ms);
 	sweep(f);
+	dp_fpm_batch_end(f);
 }
 
 /* -------------------------------------------------------------- listener */
@@ -607,8 +738,12 @@ dp_fpm_pollfds(const struct dp_fpm *f, struct pollfd *pfd)
 void
 dp_fpm_dispatch(struct dp_fpm *f)
 {
-	if (f != NULL && f->srv != NULL)
-		fpm_server_dispatch(f->srv);
+	if (f == NULL || f->srv == NULL)
+		return;
+	/* What one read round brings is one batch (FPM_BATCH_MAX, FPM_BATCH_MS). */
+	dp_fpm_batch_begin(f, cuco_monotonic_ms());
+	fpm_server_dispatch(f->srv);
+	dp_fpm_batch_end(f);
 }
 
 unsigned

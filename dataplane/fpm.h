@@ -22,9 +22,11 @@
  *
  * When a new connection delivers its first good frame, the routes held
  * become stale; those zebra does not announce again before the feed has been
- * quiet for fpm-stale-time seconds are removed (zebra sends no end-of-RIB
- * marker). A connection that only sends garbage changes nothing. A lost connection leaves
- * the routes in force: the fast path keeps forwarding while zebra restarts.
+ * quiet for fpm-stale-time seconds, and at least 10 s + fpm-stale-time after
+ * it started (zebra's clients reconnect to a restarted zebra up to 10 s
+ * later), are removed (zebra sends no end-of-RIB marker). A connection that
+ * only sends garbage changes nothing. A lost connection leaves the routes in
+ * force: the fast path keeps forwarding while zebra restarts.
  *
  * All functions: control thread only, except the counters (any thread).
  */
@@ -55,8 +57,21 @@ void dp_fpm_tick(struct dp_fpm *fpm, uint64_t now_ms);
 /* A (re)connection: what is held becomes stale until announced again. */
 void dp_fpm_resync(struct dp_fpm *fpm, uint64_t now_ms);
 
-/* Apply one decoded message. */
+/*
+ * Apply one decoded message. Inside a batch, its changes reach the workers
+ * with the batch's; outside, at once.
+ */
 void dp_fpm_message(struct dp_fpm *fpm, const struct fpm_msg *msg, uint64_t now_ms);
+
+/*
+ * Messages between these two are one batch: the workers see their IPv6
+ * changes after one table swap and one grace period (tables/route.h), not
+ * one per change. A long batch is published in parts, every FPM_BATCH_MAX
+ * IPv6 changes or FPM_BATCH_MS, never inside one message. dp_fpm_dispatch()
+ * makes each read round a batch; tests call these to do the same.
+ */
+void dp_fpm_batch_begin(struct dp_fpm *fpm, uint64_t now_ms);
+void dp_fpm_batch_end(struct dp_fpm *fpm);
 
 /* FPM routes in the fast path of @family and rtm_protocol @protocol. */
 unsigned dp_fpm_count(const struct dp_fpm *fpm, uint8_t family, uint8_t protocol);

@@ -2,6 +2,7 @@
 #include "dataplane/tables/route.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,12 @@ struct rib_entry {
 	uint32_t nh[RT_SRC_MAX];
 };
 
+/* An IPv6 FIB change waiting in a batch: @nh 0 deletes. */
+struct fib6_change {
+	struct rib_key k;
+	uint32_t nh;
+};
+
 struct rt_ctl {
 	struct rt_tables tables; /* read by workers */
 	struct rte_rcu_qsbr *qsv;
@@ -29,6 +36,10 @@ struct rt_ctl {
 	unsigned n_free;
 	unsigned count[2];       /* in force: [0] IPv4, [1] IPv6 */
 	unsigned count_src[2][RT_SRC_MAX]; /* held per source */
+	bool batch;              /* IPv6 changes wait for rt_ctl_batch_commit() */
+	struct fib6_change *log; /* applied to the standby copy only */
+	unsigned n_log;
+	uint64_t swaps6;
 };
 
 static void
@@ -56,9 +67,14 @@ rt_ctl_create(struct rte_rcu_qsbr *qsv, unsigned max4, unsigned max6, struct rt_
 		.max_rules = max6,
 		.number_tbl8s = max6 / 2 < 1024 ? 1024 : max6 / 2,
 	};
+	/*
+	 * Defer queue: a freed tbl8 group is reused once the workers have been
+	 * quiescent, and the control thread never waits for them per change
+	 * (RTE_LPM_QSBR_MODE_SYNC waits a grace period for every group freed).
+	 */
 	struct rte_lpm_rcu_config rcu = {
 		.v = qsv,
-		.mode = RTE_LPM_QSBR_MODE_SYNC,
+		.mode = RTE_LPM_QSBR_MODE_DQ,
 	};
 	struct rte_hash_parameters hp = {
 		.entries = max4 + max6,
@@ -85,9 +101,10 @@ rt_ctl_create(struct rte_rcu_qsbr *qsv, unsigned max4, unsigned max6, struct rt_
 	ctl->rib = rte_hash_create(&hp);
 	ctl->entries = calloc(n, sizeof(*ctl->entries));
 	ctl->free_idx = calloc(n, sizeof(*ctl->free_idx));
+	ctl->log = calloc(RT_BATCH_MAX, sizeof(*ctl->log));
 	if (ctl->tables.lpm4 == NULL || ctl->tables.lpm6[0] == NULL ||
 	    ctl->tables.lpm6[1] == NULL || ctl->rib == NULL || ctl->entries == NULL ||
-	    ctl->free_idx == NULL)
+	    ctl->free_idx == NULL || ctl->log == NULL)
 		goto out_free;
 	if (qsv != NULL && rte_lpm_rcu_qsbr_add(ctl->tables.lpm4, &rcu) != 0)
 		goto out_free;
@@ -112,6 +129,7 @@ rt_ctl_free(struct rt_ctl *ctl)
 	rte_hash_free(ctl->rib);
 	free(ctl->entries);
 	free(ctl->free_idx);
+	free(ctl->log);
 	free(ctl);
 	return NULL;
 }
@@ -146,38 +164,98 @@ lpm6_apply(struct rte_lpm6 *lpm, const struct rib_key *k, uint32_t nh)
 }
 
 static int
+lpm4_apply(struct rt_ctl *ctl, const struct rib_key *k, uint32_t nh)
+{
+	struct rte_lpm *lpm = ctl->tables.lpm4;
+	uint32_t ip;
+	int ret;
+
+	memcpy(&ip, k->addr, 4);
+	if (nh == 0) {
+		ret = rte_lpm_delete(lpm, ntohl(ip), k->len);
+		return ret == -EINVAL ? 0 : ret;
+	}
+	ret = rte_lpm_add(lpm, ntohl(ip), k->len, nh);
+	if (ret == -ENOSPC && ctl->qsv != NULL) {
+		/*
+		 * Freed tbl8 groups may still wait in the defer queue for the
+		 * workers: once they have all been quiescent, rte_lpm reclaims
+		 * them when it allocates. Rare (a full table), so wait here.
+		 */
+		rte_rcu_qsbr_synchronize(ctl->qsv, RTE_QSBR_THRID_INVALID);
+		ret = rte_lpm_add(lpm, ntohl(ip), k->len, nh);
+	}
+	return ret;
+}
+
+void
+rt_ctl_batch_commit(struct rt_ctl *ctl)
+{
+	struct rt_tables *t = &ctl->tables;
+	uint32_t active = t->active6, standby = active ^ 1;
+	unsigned i;
+
+	if (ctl->n_log == 0)
+		return;
+	/* Release: workers that load the new index see the whole batch. */
+	__atomic_store_n(&t->active6, standby, __ATOMIC_RELEASE);
+	ctl->swaps6++;
+	if (ctl->qsv != NULL)
+		rte_rcu_qsbr_synchronize(ctl->qsv, RTE_QSBR_THRID_INVALID);
+	/*
+	 * No worker reads the old copy now: replay the batch on it. The same
+	 * changes in the same order on an equal table give an equal table
+	 * (rte_lpm6 allocates deterministically, and a change the standby
+	 * copy refused never entered the log), so these cannot fail.
+	 */
+	for (i = 0; i < ctl->n_log; i++)
+		lpm6_apply(t->lpm6[active], &ctl->log[i].k, ctl->log[i].nh);
+	ctl->n_log = 0;
+}
+
+void
+rt_ctl_batch_begin(struct rt_ctl *ctl)
+{
+	ctl->batch = true;
+}
+
+void
+rt_ctl_batch_end(struct rt_ctl *ctl)
+{
+	rt_ctl_batch_commit(ctl);
+	ctl->batch = false;
+}
+
+unsigned
+rt_ctl_batch_size(const struct rt_ctl *ctl)
+{
+	return ctl->n_log;
+}
+
+uint64_t
+rt_ctl_swaps6(const struct rt_ctl *ctl)
+{
+	return ctl->swaps6;
+}
+
+static int
 fib_apply(struct rt_ctl *ctl, const struct rib_key *k, uint32_t nh)
 {
 	struct rt_tables *t = &ctl->tables;
-	uint32_t active, standby;
 	int ret;
 
-	if (k->family == AF_INET) {
-		uint32_t ip;
-
-		memcpy(&ip, k->addr, 4);
-		if (nh == 0) {
-			ret = rte_lpm_delete(t->lpm4, ntohl(ip), k->len);
-			return ret == -EINVAL ? 0 : ret;
-		}
-		return rte_lpm_add(t->lpm4, ntohl(ip), k->len, nh);
-	}
-	active = t->active6;
-	standby = active ^ 1;
-	ret = lpm6_apply(t->lpm6[standby], k, nh);
+	if (k->family == AF_INET)
+		return lpm4_apply(ctl, k, nh);
+	if (ctl->n_log == RT_BATCH_MAX)
+		rt_ctl_batch_commit(ctl);
+	/* Workers do not read the standby copy: change it in place. */
+	ret = lpm6_apply(t->lpm6[t->active6 ^ 1], k, nh);
 	if (ret < 0)
 		return ret;
-	/* Release: workers that load the new index see the finished table. */
-	__atomic_store_n(&t->active6, standby, __ATOMIC_RELEASE);
-	if (ctl->qsv != NULL)
-		rte_rcu_qsbr_synchronize(ctl->qsv, RTE_QSBR_THRID_INVALID);
-	/* No worker reads the old table now: bring it level. */
-	ret = lpm6_apply(t->lpm6[active], k, nh);
-	if (ret < 0) {
-		/* Cannot happen with equal sizes; keep the tables equal anyway. */
-		lpm6_apply(t->lpm6[standby], k, 0);
-	}
-	return ret;
+	ctl->log[ctl->n_log++] = (struct fib6_change){.k = *k, .nh = nh};
+	if (!ctl->batch)
+		rt_ctl_batch_commit(ctl);
+	return 0;
 }
 
 int

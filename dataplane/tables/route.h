@@ -16,10 +16,12 @@
  * hop id (nexthop.h).
  *
  * Workers look up without locks. rte_lpm is attached to the workers' QSBR
- * variable, so it frees a tbl8 group only after every worker is past it.
+ * variable through a defer queue, so it reuses a tbl8 group only after every
+ * worker is past it, without making the control thread wait per change.
  * rte_lpm6 has no such hook, so IPv6 is double-buffered: the control thread
  * changes the standby table, publishes it, waits for the workers to be
  * quiescent, then brings the other copy level (publish, wait, free pattern).
+ * Batches (below) pay that wait once for many IPv6 changes.
  *
  * Several sources may hold a route for the same prefix; the one in force is
  * the first present in enum rt_source order.
@@ -75,6 +77,36 @@ const struct rt_tables *rt_ctl_tables(const struct rt_ctl *ctl);
  */
 int rt_ctl_set(struct rt_ctl *ctl, const struct inet_prefix *pfx, enum rt_source src,
 	       uint32_t nh_id);
+
+/*
+ * Batches. Between rt_ctl_batch_begin() and rt_ctl_batch_end(), IPv6 FIB
+ * changes go to the standby copy only, and into a log; rt_ctl_batch_commit()
+ * publishes that copy (one swap), waits for one QSBR grace period and
+ * replays the log on the other copy. Workers see all of a commit's IPv6
+ * changes or none of them. A full log (RT_BATCH_MAX changes) commits by
+ * itself. IPv4 changes reach the workers at once, batch or not. The RIB
+ * (rt_ctl_get, the counts) changes at once too. Outside a batch every
+ * rt_ctl_set() commits on its own.
+ *
+ * A next hop that a change replaced or removed may be read by workers until
+ * the commit that publishes the change: release it (nh_ctl_put) only after
+ * rt_ctl_batch_commit() or rt_ctl_batch_end().
+ */
+#define RT_BATCH_MAX 16384u
+
+void rt_ctl_batch_begin(struct rt_ctl *ctl);
+
+/* Publish what the batch changed so far; the batch goes on. */
+void rt_ctl_batch_commit(struct rt_ctl *ctl);
+
+/* rt_ctl_batch_commit(), then changes commit one by one again. */
+void rt_ctl_batch_end(struct rt_ctl *ctl);
+
+/* IPv6 changes applied to the standby copy and not published yet. */
+unsigned rt_ctl_batch_size(const struct rt_ctl *ctl);
+
+/* IPv6 copies published so far (one per commit with IPv6 changes). */
+uint64_t rt_ctl_swaps6(const struct rt_ctl *ctl);
 
 /* Next hop id of @src for @pfx, or 0. */
 uint32_t rt_ctl_get(const struct rt_ctl *ctl, const struct inet_prefix *pfx, enum rt_source src);

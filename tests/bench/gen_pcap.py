@@ -2,6 +2,7 @@
 """Write the benchmark's pcap: minimum-size IPv4/UDP frames, many flows.
 
     gen_pcap.py --out FILE --dst-mac MAC [--flows N] [--src-mac MAC]
+                [--dst-file FILE]
 
 Every frame is 60 bytes as captured (64 on the wire with the FCS): Ethernet,
 IPv4 (20 bytes, TTL 64, valid checksum), UDP (8 bytes, valid checksum) and
@@ -10,7 +11,8 @@ UDP source port, so N frames are N distinct 5-tuples. 198.51.100.1 (the
 dataplane's own address) and .255 (the subnet broadcast) never appear, so
 every frame is routed by the fast path, none is punted. The destination MAC
 must be the MAC of the port that receives them, or they are dropped as
-not_for_us.
+not_for_us. With --dst-file, flow i goes to the i-th address of FILE (one
+IPv4 address a line, reused in turn) instead of 203.0.113.y.
 
 Run it with Debian's /usr/bin/python3 (it needs python3-scapy).
 """
@@ -44,7 +46,16 @@ def main():
                     help="source MAC (default: the bench's next hop)")
     ap.add_argument("--flows", default=256, type=flows,
                     help="distinct 5-tuples, one frame each (default 256)")
+    ap.add_argument("--dst-file",
+                    help="destination addresses, one a line (default 203.0.113.y)")
     args = ap.parse_args()
+    dsts = None
+    if args.dst_file:
+        with open(args.dst_file) as f:
+            dsts = [line.strip() for line in f if line.strip()]
+        if not dsts:
+            print(f"gen_pcap: no address in {args.dst_file}", file=sys.stderr)
+            return 1
 
     try:
         from scapy.layers.inet import IP, UDP
@@ -60,6 +71,8 @@ def main():
     for i in range(args.flows):
         src = f"198.51.100.{2 + i % 253}"          # .2 .. .254
         dst = f"203.0.113.{1 + (i * 7) % 254}"      # .1 .. .254, spread
+        if dsts:
+            dst = dsts[i % len(dsts)]
         frame = (Ether(dst=args.dst_mac, src=args.src_mac) /
                  IP(src=src, dst=dst, ttl=64) /
                  UDP(sport=1024 + i, dport=9) /

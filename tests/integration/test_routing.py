@@ -5,7 +5,14 @@ FPM; the upstream router in P-up announces 203.0.113.128/25 and
 2001:db8:300::/48 (addresses 203.0.113.129 and 2001:db8:300::1 on its
 loopback) over BGP through the fast path's slow path. The tests run in file
 order: the last ones stop and restart zebra.
+
+After a new FPM feed starts, the dataplane sweeps what zebra has not announced
+again once the feed is quiet for fpm-stale-time (2 s here) and at least 10 s +
+fpm-stale-time after the start (zebra's clients reconnect to a restarted zebra
+up to 10 s later).
 """
+
+import json
 
 import random
 import re
@@ -232,7 +239,7 @@ def test_malformed_frames_are_survived(lab):
     assert fpm_client(lab, [[good]]) == ["open"]
     wait_for("the test client's route alone",
              lambda: fpm_count(lab, "ipv4", "bgp") == 1
-             and fpm_count(lab, "ipv6", "bgp") == 0, 10)
+             and fpm_count(lab, "ipv6", "bgp") == 0, 25)
     assert lab.alive(), "cuco-dataplane died"
     # and the fast path still forwards (connected routes of the config)
     for dst in (cucolab.UP_ADDR4, cucolab.UP_ADDR6):
@@ -261,3 +268,88 @@ def test_zebra_restart_converges_without_stale_routes(lab):
     assert r["sources_ipv4"]["fpm"] == sum(r["protocols_ipv4"].values()), r
     for fam in ("ipv4", "ipv6"):
         assert ping_ok(lab, BGP_DST[fam], count=3) >= 2
+
+
+def zebra_route_count(lab, fam, proto):
+    """Routes of proto that zebra has selected and installed (its FIB)."""
+    ipcmd = "ip" if fam == "ipv4" else "ipv6"
+    out = lab.vtysh("edge", f"show {ipcmd} route {proto} json").stdout
+    return sum(1 for entries in json.loads(out or "{}").values()
+               for e in entries if e.get("selected") and e.get("installed"))
+
+
+def test_zebra_alone_restart_converges(lab):
+    """Only zebra killed (SIGKILL) and started again; staticd and bgpd keep
+    running. They notice the new zebra when their connection retry fires
+    (FRR's lib/zclient.c: 10 s after losing zebra). staticd then announces
+    its routes again; bgpd (FRR 8.4) announces nothing to a new zebra
+    (bgp_zebra_connected(): "TODO - What if we have peers and networks
+    configured, do we have to kick-start them?"), so zebra holds no BGP
+    route until the sessions are reset. (watchfrr never restarts zebra
+    alone: it stops every daemon, restarts zebra, then starts the others.)
+
+    Checked: the fast path holds what zebra holds, never more; the static
+    route that stayed in staticd never leaves the fast path (the sweep
+    waits for zebra's clients) and carries traffic; the one deleted in
+    staticd while zebra was down is swept; after `clear bgp *` the BGP route
+    comes back, but not the prefix the peer withdrew while zebra was down."""
+    for fam in ("ipv4", "ipv6"):
+        wait_for(f"BGP {fam} route back after the full restart",
+                 lambda: fpm_count(lab, fam, "bgp") == 1, 60, step=0.5)
+    kept, gone, dst, gw = "192.0.2.0/25", "192.0.2.128/25", "192.0.2.1", "203.0.113.2"
+    up_bgp = (f"router bgp {cucolab.UP_AS}", "address-family ipv6 unicast")
+    lab.ip("up", "addr", "add", f"{dst}/32", "dev", "lo")
+    try:
+        lab.vtysh("edge", "configure terminal", f"ip route {kept} {gw}", f"ip route {gone} {gw}")
+        wait_for("both static routes in the fast path",
+                 lambda: fpm_count(lab, "ipv4", "static") == 2, 5, step=0.1)
+        wait_for(f"ping {dst} over the static route", lambda: ping_ok(lab, dst) == 1, 5, step=0)
+
+        lab.stop_frr_daemon("edge", "zebra", sig=9)
+        wait_for("zebra's FPM connection closed", lambda: routes(lab)["fpm_connected"] == 0, 5)
+        # while zebra is down: staticd forgets one route (vtysh reaches
+        # staticd without zebra), the upstream withdraws its IPv6 prefix
+        lab.vtysh("edge", "configure terminal", f"no ip route {gone} {gw}")
+        lab.vtysh("up", "configure terminal", *up_bgp, f"no network {BGP_NET['ipv6']}")
+        wait_for("the withdrawal reached the appliance's bgpd",
+                 lambda: "not in table" in lab.vtysh(
+                     "edge", f"show bgp ipv6 unicast {BGP_NET['ipv6']}", check=False).stdout,
+                 15, step=0.2)
+        log_mark = len(lab.log_text())
+        lab.start_frr_daemon("edge", "zebra")
+        # until the new feed's sweep, the kept static route must never leave
+        # the fast path
+        deadline = time.monotonic() + 45
+        while "fpm: resync done" not in lab.log_text(since=log_mark).partition(
+                "fpm: feed started")[2]:
+            assert fpm_count(lab, "ipv4", "static") >= 1, "the kept static route was swept"
+            assert time.monotonic() < deadline, "no sweep within 45 s of zebra's start"
+            time.sleep(0.1)
+        r = routes(lab)
+        assert r["protocols_ipv4"].get("static", 0) == 1, r
+        # no stale route: per protocol, the fast path holds what zebra holds
+        for fam in ("ipv4", "ipv6"):
+            for proto in ("static", "bgp"):
+                assert fpm_count(lab, fam, proto) == zebra_route_count(lab, fam, proto), (
+                    fam, proto, r)
+        before = forwarded(lab)
+        assert ping_ok(lab, dst, count=3) == 3
+        assert forwarded(lab) - before >= 3
+
+        # bgpd sends its routes to zebra again only when its sessions restart
+        lab.vtysh("edge", "clear bgp *")
+        wait_for("the IPv4 BGP route back", lambda: fpm_count(lab, "ipv4", "bgp") == 1, 40,
+                 step=0.2)
+        assert ping_ok(lab, BGP_DST["ipv4"], count=3) >= 2
+        assert fpm_count(lab, "ipv6", "bgp") == 0, "the withdrawn IPv6 prefix came back"
+        assert zebra_route_count(lab, "ipv6", "bgp") == 0
+        assert ping_ok(lab, BGP_DST["ipv6"], count=2) == 0
+    finally:
+        lab.vtysh("up", "configure terminal", *up_bgp, f"network {BGP_NET['ipv6']}",
+                  check=False)
+        lab.vtysh("edge", "configure terminal", f"no ip route {kept} {gw}",
+                  f"no ip route {gone} {gw}", check=False)
+        lab.ip("up", "addr", "del", f"{dst}/32", "dev", "lo")
+    wait_for("the IPv6 BGP route announced again",
+             lambda: fpm_count(lab, "ipv6", "bgp") == 1, 30, step=0.2)
+    wait_for("static routes gone", lambda: fpm_count(lab, "ipv4", "static") == 0, 5)
