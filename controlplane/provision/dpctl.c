@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <zmq.h>
@@ -58,6 +61,11 @@ static const char usage_text[] =
 "                               one batch with the next generation\n"
 "  resync FILE|-                replace the whole state with those changes\n"
 "  watch-usage [COUNT]          print usage messages from the PUB socket\n"
+"  routes                       the route table: routes per family, per source\n"
+"                               (config, kernel, FPM) and per FRR protocol, next\n"
+"                               hops and groups, whether zebra's FPM feed is up\n"
+"                               (read from the dataplane's DPDK telemetry socket,\n"
+"                               see --file-prefix)\n"
 "\n"
 "Options:\n"
 "  -e, --endpoint EP   agent endpoint (default tcp://127.0.0.1:9700)\n"
@@ -68,6 +76,8 @@ static const char usage_text[] =
 "                      STATE/curve/server.public) and this client's keypair\n"
 "                      client.public / client.secret, made on first use; add\n"
 "                      client.public to the dataplane's authorized_keys\n"
+"  -f, --file-prefix P the dataplane's DPDK --file-prefix, for routes\n"
+"                      (default cuco; the lab's is cuco-dp)\n"
 "  -h, --help          this text\n"
 "\n"
 "Exit status: 0 done, 2 bad command line, 3 the dataplane refused the request\n"
@@ -80,6 +90,7 @@ struct ctl {
 	char client_sec[ZCURVE_KEY_LEN];
 	const char *endpoint;
 	const char *usage;
+	const char *file_prefix;
 	bool json;
 	int timeout_ms;
 	void *zctx;
@@ -548,6 +559,103 @@ cmd_watch(struct ctl *c, long count)
 	return 0;
 }
 
+/*
+ * Ask the dataplane's DPDK telemetry socket (v2: SOCK_SEQPACKET, a JSON
+ * greeting, then one JSON answer per command) for @cmd. Returns the answer's
+ * value for @cmd (new reference) or NULL after printing why.
+ */
+static json_t *
+telemetry(const struct ctl *c, const char *cmd)
+{
+	const char *rundir = getuid() == 0 ? "/var/run" : getenv("XDG_RUNTIME_DIR");
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = c->timeout_ms / 1000};
+	json_t *reply, *value;
+	char *buf;
+	ssize_t n;
+	int fd;
+
+	if (rundir == NULL)
+		rundir = "/tmp";
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/dpdk/%s/dpdk_telemetry.v2", rundir,
+		 c->file_prefix);
+	buf = malloc(1 << 20);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (buf == NULL || fd < 0) {
+		fprintf(stderr, "cuco-dpctl: %s\n", strerror(errno));
+		goto out_fail;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "cuco-dpctl: telemetry socket %s: %s (is the dataplane running "
+				"with --file-prefix %s?)\n", sun.sun_path, strerror(errno), c->file_prefix);
+		goto out_fail;
+	}
+	/* The greeting first ({"version": ..., "max_output_len": ...}), then ours. */
+	if (recv(fd, buf, (1 << 20) - 1, 0) <= 0 || send(fd, cmd, strlen(cmd), 0) < 0 ||
+	    (n = recv(fd, buf, (1 << 20) - 1, 0)) <= 0) {
+		fprintf(stderr, "cuco-dpctl: telemetry socket %s: no answer\n", sun.sun_path);
+		goto out_fail;
+	}
+	reply = json_loadb(buf, (size_t)n, 0, NULL);
+	value = json_incref(json_object_get(reply, cmd));
+	json_decref(reply);
+	if (value == NULL || json_is_null(value)) {
+		fprintf(stderr, "cuco-dpctl: the dataplane does not answer %s\n", cmd);
+		json_decref(value);
+		goto out_fail;
+	}
+	close(fd);
+	free(buf);
+	return value;
+out_fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+static void
+print_counts(const char *title, const json_t *obj)
+{
+	const char *k;
+	json_t *v;
+
+	printf("  %-16s", title);
+	json_object_foreach((json_t *)obj, k, v)
+		printf(" %s %" JSON_INTEGER_FORMAT, k, json_integer_value(v));
+	putchar('\n');
+}
+
+static int
+cmd_routes(const struct ctl *c)
+{
+	json_t *r = telemetry(c, "/cuco/routes");
+
+	if (r == NULL)
+		return EXIT_UNREACHABLE;
+	if (c->json) {
+		json_dumpf(r, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+	} else {
+		printf("routes: %" JSON_INTEGER_FORMAT " IPv4, %" JSON_INTEGER_FORMAT " IPv6; "
+		       "%" JSON_INTEGER_FORMAT " next hops, %" JSON_INTEGER_FORMAT " groups; "
+		       "FPM feed %s\n",
+		       json_integer_value(json_object_get(r, "ipv4")),
+		       json_integer_value(json_object_get(r, "ipv6")),
+		       json_integer_value(json_object_get(r, "nexthops")),
+		       json_integer_value(json_object_get(r, "nexthop_groups")),
+		       json_integer_value(json_object_get(r, "fpm_connected")) ? "connected"
+									   : "not connected");
+		print_counts("IPv4 by source:", json_object_get(r, "sources_ipv4"));
+		print_counts("IPv6 by source:", json_object_get(r, "sources_ipv6"));
+		print_counts("IPv4 by proto:", json_object_get(r, "protocols_ipv4"));
+		print_counts("IPv6 by proto:", json_object_get(r, "protocols_ipv6"));
+	}
+	json_decref(r);
+	return 0;
+}
+
 static int
 run(struct ctl *c, int argc, char **argv)
 {
@@ -596,6 +704,8 @@ run(struct ctl *c, int argc, char **argv)
 
 		return ch == NULL ? EXIT_USAGE : send_changes(c, ch, cmd[0] == 'r');
 	}
+	if (strcmp(cmd, "routes") == 0 && argc == 1)
+		return cmd_routes(c);
 	if (strcmp(cmd, "watch-usage") == 0)
 		return cmd_watch(c, argc > 1 ? strtol(argv[1], NULL, 10) : 0);
 	return die_usage("unknown or incomplete command '%s'", cmd);
@@ -610,6 +720,7 @@ main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"timeout", required_argument, NULL, 't'},
 		{"curve", required_argument, NULL, 'k'},
+		{"file-prefix", required_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -617,10 +728,11 @@ main(int argc, char **argv)
 		.endpoint = "tcp://127.0.0.1:9700",
 		.usage = "tcp://127.0.0.1:9701",
 		.timeout_ms = 5000,
+		.file_prefix = "cuco",
 	};
 	int opt, status;
 
-	while ((opt = getopt_long(argc, argv, "+e:u:jt:k:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+e:u:jt:k:f:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'e':
 			c.endpoint = optarg;
@@ -638,6 +750,9 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			c.curve_dir = optarg;
+			break;
+		case 'f':
+			c.file_prefix = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

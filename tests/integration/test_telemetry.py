@@ -86,6 +86,19 @@ def test_routes(lab):
         assert r["protocols_ipv4"] == {} and r["protocols_ipv6"] == {}, r
 
 
+def test_dpctl_routes(lab):
+    """The engineers' client shows the same route table as telemetry."""
+    r = lab.telemetry("/cuco/routes")
+    p = lab.dpctl("--file-prefix", lab.file_prefix, "routes")
+    assert p.returncode == 0, p.stderr
+    assert f"routes: {r['ipv4']} IPv4, {r['ipv6']} IPv6;" in p.stdout, p.stdout
+    assert f"local {r['sources_ipv4']['local']}" in p.stdout
+    p = lab.dpctl("--file-prefix", lab.file_prefix, "routes", json_out=True)
+    assert json.loads(p.stdout)["ipv4"] == r["ipv4"]
+    p = lab.dpctl("--file-prefix", "no-such-dataplane", "routes")
+    assert p.returncode == 4 and "no-such-dataplane" in p.stderr
+
+
 def _check_stats(s):
     for key in COUNTERS:
         assert isinstance(s[key], int) and s[key] >= 0, (key, s.get(key))
