@@ -425,9 +425,8 @@ reply_problem(struct bus_reply *reply, const char *code, const char *detail)
 	snprintf(reply->detail, sizeof(reply->detail), "%s", detail);
 }
 
-/* Fill @reply from the reply envelope @j of command @id. 1: not ours (stale). */
-static int
-parse_reply(const json_t *j, const char *id, struct bus_reply *reply)
+int
+bus_reply_parse(const json_t *j, const char *id, struct bus_reply *reply)
 {
 	const char *kind = json_string_value(json_object_get(j, "kind"));
 	const char *rid = json_string_value(json_object_get(j, "id"));
@@ -480,7 +479,7 @@ await_reply(void *sock, const char *id, uint64_t deadline, struct bus_reply *rep
 		bus_frames_close(f, n > 2 ? 2 : n);
 		if (j == NULL)
 			return -EPROTO;
-		rc = parse_reply(j, id, reply);
+		rc = bus_reply_parse(j, id, reply);
 		json_decref(j);
 		if (rc <= 0)
 			return rc;
