@@ -83,8 +83,9 @@ int bus_principal_from_json(const json_t *j, struct cuco_principal *p, char *err
 
 /*
  * Fill @reply from the reply envelope @j to command @id: 0 (ours: a result
- * object, or a problem's code and detail), 1 (another command's: stale) or
- * -EPROTO (not a reply). @reply is written only when 0 is returned.
+ * object, or a problem's code, 1 to 31 bytes, and detail), 1 (another
+ * command's: stale) or -EPROTO (not a reply). @reply is written only when 0
+ * is returned.
  */
 int bus_reply_parse(const json_t *j, const char *id, struct bus_reply *reply);
 
