@@ -425,14 +425,13 @@ reply_problem(struct bus_reply *reply, const char *code, const char *detail)
 	snprintf(reply->detail, sizeof(reply->detail), "%s", detail);
 }
 
-/* Fill @reply from the reply envelope @j of command @id. 1: not ours (stale). */
-static int
-parse_reply(const json_t *j, const char *id, struct bus_reply *reply)
+int
+bus_reply_parse(const json_t *j, const char *id, struct bus_reply *reply)
 {
 	const char *kind = json_string_value(json_object_get(j, "kind"));
 	const char *rid = json_string_value(json_object_get(j, "id"));
 	const char *status = json_string_value(json_object_get(j, "status"));
-	const json_t *result = json_object_get(j, "result"), *problem;
+	const json_t *result = json_object_get(j, "result"), *problem, *code;
 
 	if (kind == NULL || strcmp(kind, "reply") != 0 || rid == NULL || status == NULL)
 		return -EPROTO;
@@ -446,10 +445,14 @@ parse_reply(const json_t *j, const char *id, struct bus_reply *reply)
 		return 0;
 	}
 	problem = json_object_get(j, "problem");
-	if (strcmp(status, "error") != 0 || !json_is_string(json_object_get(problem, "code")) ||
+	code = json_object_get(problem, "code");
+	/* Callers branch on the code: an empty one, or one cut to fit, would mislead them. */
+	if (strcmp(status, "error") != 0 || !json_is_string(code) || json_string_length(code) == 0 ||
+	    json_string_length(code) >= sizeof(reply->code) ||
+	    strlen(json_string_value(code)) != json_string_length(code) ||
 	    !json_is_string(json_object_get(problem, "detail")))
 		return -EPROTO;
-	reply_problem(reply, json_string_value(json_object_get(problem, "code")),
+	reply_problem(reply, json_string_value(code),
 		      json_string_value(json_object_get(problem, "detail")));
 	return 0;
 }
@@ -480,7 +483,7 @@ await_reply(void *sock, const char *id, uint64_t deadline, struct bus_reply *rep
 		bus_frames_close(f, n > 2 ? 2 : n);
 		if (j == NULL)
 			return -EPROTO;
-		rc = parse_reply(j, id, reply);
+		rc = bus_reply_parse(j, id, reply);
 		json_decref(j);
 		if (rc <= 0)
 			return rc;

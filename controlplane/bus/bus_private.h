@@ -81,6 +81,14 @@ int bus_send_json(void *sock, json_t *j, int flags);
 json_t *bus_principal_to_json(const struct cuco_principal *p);
 int bus_principal_from_json(const json_t *j, struct cuco_principal *p, char *err, size_t errlen);
 
+/*
+ * Fill @reply from the reply envelope @j to command @id: 0 (ours: a result
+ * object, or a problem's code, 1 to 31 bytes, and detail), 1 (another
+ * command's: stale) or -EPROTO (not a reply). @reply is written only when 0
+ * is returned.
+ */
+int bus_reply_parse(const json_t *j, const char *id, struct bus_reply *reply);
+
 /* The current time as RFC 3339 UTC, into @buf (at least 32 bytes). */
 void bus_now_rfc3339(char *buf, size_t len);
 

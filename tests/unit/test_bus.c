@@ -20,6 +20,7 @@
 #include "bss/core/inbox.h"
 #include "bss/core/outbox.h"
 #include "controlplane/bus/bus.h"
+#include "controlplane/bus/bus_private.h"
 #include "pgtest.h"
 
 static const struct db_migration customer_v1[] = {
@@ -553,10 +554,45 @@ test_kill9_between_commit_and_publish(void **state)
 	bus_free(bus);
 }
 
+/* The reply decoder on its own (no database): a problem needs a code that fits. */
+static void
+test_reply_parse(void **state)
+{
+	static const char id[] = "5b1f0c3e-1d2a-4c55-9a43-3f1f5d0f7a11";
+	struct bus_reply r = {0};
+	json_t *j;
+
+	(void)state;
+	j = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "kind", "reply", "id", id, "status",
+		      "error", "problem", "code", "not_found", "detail", "no such customer");
+	assert_int_equal(bus_reply_parse(j, id, &r), 0);
+	assert_false(r.ok);
+	assert_string_equal(r.code, "not_found");
+	assert_int_equal(bus_reply_parse(j, "00000000-0000-4000-8000-000000000000", &r), 1);
+	/* Found by fuzz_bus: an empty code was taken, and a long one was cut to 31 bytes. */
+	json_object_set_new(json_object_get(j, "problem"), "code", json_string(""));
+	assert_int_equal(bus_reply_parse(j, id, &r), -EPROTO);
+	json_object_set_new(json_object_get(j, "problem"), "code",
+			    json_string("not_found_and_then_some_more_text"));
+	assert_int_equal(bus_reply_parse(j, id, &r), -EPROTO);
+	json_object_set_new(json_object_get(j, "problem"), "code",
+			    json_stringn("not\0found", 9));
+	assert_int_equal(bus_reply_parse(j, id, &r), -EPROTO);
+	json_decref(j);
+
+	j = json_pack("{s:s, s:s, s:s, s:{}}", "kind", "reply", "id", id, "status", "ok", "result");
+	assert_int_equal(bus_reply_parse(j, id, &r), 0);
+	assert_true(r.ok);
+	assert_non_null(r.result);
+	bus_reply_clear(&r);
+	json_decref(j);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reply_parse),
 		cmocka_unit_test_setup_teardown(test_inproc_commands_and_events, pgtest_setup,
 						pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_restart_catches_up_and_duplicates,
