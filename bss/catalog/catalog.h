@@ -40,7 +40,8 @@
  *
  *   code                 errno     meaning
  *   invalid-argument     -EINVAL   a field is malformed (err->field: a JSON pointer)
- *   not-found            -ENOENT   no such resource (or a reference to none)
+ *   not-found            -ENOENT   no such resource (a reference to a missing
+ *                                  one is invalid-argument, naming the field)
  *   illegal-transition   -EBUSY    the change is not allowed in the current
  *                                  lifecycle state (err->current names it)
  *   conflict             -EEXIST   a unique name is taken, or the resource is
@@ -175,11 +176,13 @@ const char *const *catalog_filters(enum catalog_kind kind);
 
 /*
  * The price of offering @id for month @month (1, 2, ...) of a subscription
- * made at @at_us (Unix microseconds), from its read-model document (the
- * snapshot billing takes): see catalog_price_at() in model.h.
+ * made at @at (a date "2027-01-15" or an RFC 3339 date-time; NULL: now),
+ * from its read-model document (the snapshot billing takes): see
+ * catalog_price_at() in model.h. Adds "recurring", "oneTime", "discount" and
+ * "total" as Money {"unit", "value"}.
  */
 int catalog_offering_price(struct catalog *cat, const struct cuco_principal *p, const char *id,
-			   int64_t at_us, unsigned month, json_t **ret, struct catalog_error *err);
+			   const char *at, unsigned month, json_t **ret, struct catalog_error *err);
 
 /* ---- Inventory ----------------------------------------------------------- */
 

@@ -310,11 +310,12 @@ catalog_profile_meters(const char *name, const json_t *up, const json_t *down,
 		       json_t **ret_up, json_t **ret_down, struct catalog_error *err)
 {
 	struct dpp_request *req = NULL;
-	struct dpp_error derr = {{0}};
+	struct dpp_error derr;
 	json_t *change, *msg;
 	char *text, ptr[64];
 	int r;
 
+	memset(&derr, 0, sizeof(derr));
 	if (up == NULL || down == NULL)
 		return catalog_fail(err, -EINVAL, "invalid-argument", up ? "/down" : "/up",
 				    "%s: required (a meter: mode, cir, pir, cbs, pbs, green, "

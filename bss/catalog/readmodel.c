@@ -361,14 +361,18 @@ money(int64_t minor, const char *unit)
 
 int
 catalog_offering_price(struct catalog *cat, const struct cuco_principal *p, const char *id,
-		       int64_t at_us, unsigned month, json_t **ret, struct catalog_error *err)
+		       const char *at, unsigned month, json_t **ret, struct catalog_error *err)
 {
 	json_t *doc = NULL, *res = NULL;
+	int64_t at_us = cat_now_us();
 	const char *unit;
 	int r;
 
 	if (!catalog_may_read(p))
 		return cat_deny(p, "catalog.read", err);
+	if (at != NULL && catalog_time_parse(at, true, &at_us) < 0)
+		return catalog_fail(err, -EINVAL, "invalid-argument", "at",
+				    "at: must be a date (2027-01-15) or an RFC 3339 date-time");
 	r = rm_get(cat, CATALOG_OFFERING, id, &doc, NULL, err);
 	r = r ?: catalog_price_at(doc, at_us, month, &res, err);
 	json_decref(doc);
