@@ -35,7 +35,7 @@ rm_exec(struct db *db, const char *sql, int n, const char *const *params, char *
 static int
 refresh_offerings(struct db *db, const char *id, const json_t *named, char *err, size_t errlen)
 {
-	char *ids = json_dumps(named ? named : json_array(), JSON_COMPACT | JSON_ENCODE_ANY);
+	char *ids = named ? json_dumps(named, JSON_COMPACT) : strdup("[]");
 	const char *params[] = {id, ids};
 	int r;
 
