@@ -67,13 +67,13 @@ struct catalog_error {
 };
 
 enum catalog_kind {
-	CATALOG_CATALOG = 0,	 /* TMF Catalog */
-	CATALOG_CATEGORY,	 /* TMF Category */
-	CATALOG_SPECIFICATION,	 /* TMF ProductSpecification */
-	CATALOG_OFFERING,	 /* TMF ProductOffering */
-	CATALOG_PRICE,		 /* TMF ProductOfferingPrice */
-	CATALOG_PROFILE,	 /* bandwidth profile */
-	CATALOG_PROMOTION,	 /* promotion */
+	CATALOG_CATALOG = 0,   /* TMF Catalog */
+	CATALOG_CATEGORY,      /* TMF Category */
+	CATALOG_SPECIFICATION, /* TMF ProductSpecification */
+	CATALOG_OFFERING,      /* TMF ProductOffering */
+	CATALOG_PRICE,	       /* TMF ProductOfferingPrice */
+	CATALOG_PROFILE,       /* bandwidth profile */
+	CATALOG_PROMOTION,     /* promotion */
 	CATALOG_KIND_COUNT,
 };
 
@@ -94,8 +94,8 @@ struct catalog *catalog_close(struct catalog *cat);
 
 /* What the caller needs beside a representation: for ETag and Last-Modified. */
 struct catalog_meta {
-	int64_t revision;	 /* the aggregate's version: 1 at creation, +1 a change */
-	int64_t last_update_us;	 /* Unix time of the last change, microseconds */
+	int64_t revision;	/* the aggregate's version: 1 at creation, +1 a change */
+	int64_t last_update_us; /* Unix time of the last change, microseconds */
 };
 
 /* ---- Resources (TMF kinds, profiles, promotions) ------------------------- */
@@ -140,9 +140,9 @@ int catalog_delete(struct catalog *cat, const struct cuco_principal *p, enum cat
  * The write side's current representation and meta (for If-Match before a
  * change, and for tests); callers serve reads with catalog_get().
  */
-int catalog_get_current(struct catalog *cat, const struct cuco_principal *p,
-			enum catalog_kind kind, const char *id, json_t **ret,
-			struct catalog_meta *ret_meta, struct catalog_error *err);
+int catalog_get_current(struct catalog *cat, const struct cuco_principal *p, enum catalog_kind kind,
+			const char *id, json_t **ret, struct catalog_meta *ret_meta,
+			struct catalog_error *err);
 
 /*
  * From the read model: one resource. An offering's document is denormalised:
@@ -250,7 +250,7 @@ int catalog_reservation_get(struct catalog *cat, const struct cuco_principal *p,
  * runs inside the inbox's transaction on the consumer's connection, so each
  * event is applied once, with the consumer's position).
  */
-int catalog_readmodel_apply(struct db *db, const char *source, const struct es_event *ev,
-			    void *arg, char *err, size_t errlen);
+int catalog_readmodel_apply(struct db *db, const char *source, const struct es_event *ev, void *arg,
+			    char *err, size_t errlen);
 
 #endif

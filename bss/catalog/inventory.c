@@ -13,9 +13,11 @@
 #include "bss/catalog/service.h"
 #include "bss/core/outbox.h"
 
-#define ITEM_COLUMNS                                                                            \
-	"id, name, coalesce(description, ''), kind, sku, quantity, reserved, version, "         \
-	CAT_PG_TIME("created_at") ", " CAT_PG_TIME("updated_at") ", description IS NULL"
+/* clang-format off */
+#define ITEM_COLUMNS "id, name, coalesce(description, ''), kind, sku, quantity, reserved, " \
+	"version, " CAT_PG_TIME("created_at") ", " CAT_PG_TIME("updated_at") ", "          \
+	"description IS NULL"
+/* clang-format on */
 
 static json_t *
 item_json(PGresult *res, int i, struct catalog_meta *meta)
@@ -54,7 +56,8 @@ item_load(struct catalog *cat, const char *id, bool lock, json_t **ret, struct c
 		return catalog_fail(err, -ENOENT, "not-found", "id", "inventory item %s: not found",
 				    id ? id : "");
 	res = cat_exec(cat,
-		       lock ? "SELECT " ITEM_COLUMNS " FROM inventory_items WHERE id = $1 FOR UPDATE"
+		       lock ? "SELECT " ITEM_COLUMNS
+			      " FROM inventory_items WHERE id = $1 FOR UPDATE"
 			    : "SELECT " ITEM_COLUMNS " FROM inventory_items WHERE id = $1",
 		       1, params, NULL);
 	if (res == NULL)
@@ -94,15 +97,18 @@ catalog_item_create(struct catalog *cat, const struct cuco_principal *p, const j
 	if (r < 0)
 		return r;
 	outbox_uuid4(id);
-	snprintf(qty, sizeof(qty), "%lld", (long long)json_integer_value(json_object_get(body, "quantity")));
+	snprintf(qty, sizeof(qty), "%lld",
+		 (long long)json_integer_value(json_object_get(body, "quantity")));
 	r = cat_begin(cat, err);
 	if (r < 0)
 		goto out;
 	{
-		const char *params[] = {id, json_string_value(json_object_get(body, "name")),
+		const char *params[] = {id,
+					json_string_value(json_object_get(body, "name")),
 					json_string_value(json_object_get(body, "description")),
 					json_string_value(json_object_get(body, "kind")),
-					json_string_value(json_object_get(body, "sku")), qty};
+					json_string_value(json_object_get(body, "sku")),
+					qty};
 
 		res = cat_exec(cat,
 			       "INSERT INTO inventory_items (id, name, description, kind, sku, "
@@ -200,10 +206,12 @@ catalog_item_update(struct catalog *cat, const struct cuco_principal *p, const c
 	snprintf(qty, sizeof(qty), "%lld",
 		 (long long)json_integer_value(json_object_get(after, "quantity")));
 	{
-		const char *params[] = {id, json_string_value(json_object_get(after, "name")),
+		const char *params[] = {id,
+					json_string_value(json_object_get(after, "name")),
 					json_string_value(json_object_get(after, "description")),
 					json_string_value(json_object_get(after, "kind")),
-					json_string_value(json_object_get(after, "sku")), qty};
+					json_string_value(json_object_get(after, "sku")),
+					qty};
 
 		res = cat_exec(cat,
 			       "UPDATE inventory_items SET name = $2, description = $3, kind = $4, "
@@ -263,17 +271,20 @@ catalog_item_delete(struct catalog *cat, const struct cuco_principal *p, const c
 				 "inventory item %s is at version %lld, not %lld", id,
 				 (long long)meta.revision, (long long)expected);
 	if (r == 0 && json_integer_value(json_object_get(cur, "reserved")) > 0)
-		r = catalog_fail(err, -EEXIST, "conflict", "",
-				 "inventory item %s has %lld reserved: release or commit them first",
-				 id, (long long)json_integer_value(json_object_get(cur, "reserved")));
+		r = catalog_fail(
+			err, -EEXIST, "conflict", "",
+			"inventory item %s has %lld reserved: release or commit them first", id,
+			(long long)json_integer_value(json_object_get(cur, "reserved")));
 	if (r == 0) {
 		res = cat_exec(cat, "DELETE FROM inventory_items WHERE id = $1", 1, params, NULL);
 		r = res ? 0 : cat_internal(cat, "inventory", err);
 		PQclear(res);
 	}
-	r = r ?: item_event(cat, p, id, meta.revision, "deleted",
-			    json_pack("{s:s, s:O}", "id", id, "sku", json_object_get(cur, "sku")),
-			    err);
+	if (r == 0)
+		r = item_event(cat, p, id, meta.revision, "deleted",
+			       json_pack("{s:s, s:O}", "id", id, "sku",
+					 json_object_get(cur, "sku")),
+			       err);
 	r = r ?: cat_commit(cat, err);
 	if (r < 0)
 		cat_rollback(cat);
@@ -282,8 +293,8 @@ catalog_item_delete(struct catalog *cat, const struct cuco_principal *p, const c
 }
 
 int
-catalog_item_get(struct catalog *cat, const struct cuco_principal *p, const char *id,
-		 json_t **ret, struct catalog_meta *ret_meta, struct catalog_error *err)
+catalog_item_get(struct catalog *cat, const struct cuco_principal *p, const char *id, json_t **ret,
+		 struct catalog_meta *ret_meta, struct catalog_error *err)
 {
 	if (!catalog_may_read(p))
 		return cat_deny(p, "catalog.read", err);
@@ -317,8 +328,8 @@ catalog_item_list(struct catalog *cat, const struct cuco_principal *p,
 	}
 	snprintf(lim, sizeof(lim), "%llu", (unsigned long long)limit);
 	snprintf(off, sizeof(off), "%llu", (unsigned long long)offset);
-#define ITEM_WHERE                                                                              \
-	" FROM inventory_items WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR " \
+#define ITEM_WHERE                                                                                 \
+	" FROM inventory_items WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR "    \
 	"sku = $2) AND ($3::text IS NULL OR name = $3)"
 	{
 		const char *params[] = {kind, sku, name, lim, off};
@@ -328,7 +339,9 @@ catalog_item_list(struct catalog *cat, const struct cuco_principal *p,
 			return cat_internal(cat, "inventory", err);
 		*ret_total = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
-		res = cat_exec(cat, "SELECT " ITEM_COLUMNS ITEM_WHERE " ORDER BY name, id LIMIT $4 OFFSET $5",
+		res = cat_exec(cat,
+			       "SELECT " ITEM_COLUMNS ITEM_WHERE
+			       " ORDER BY name, id LIMIT $4 OFFSET $5",
 			       5, params, NULL);
 	}
 	if (res == NULL)
@@ -343,9 +356,10 @@ catalog_item_list(struct catalog *cat, const struct cuco_principal *p,
 
 /* ---- reservations ------------------------------------------------------------- */
 
-#define RES_COLUMNS                                                                             \
-	"reservation_id, item_id, quantity, state, " CAT_PG_TIME("created_at") ", "           \
-	CAT_PG_TIME("updated_at")
+/* clang-format off */
+#define RES_COLUMNS "reservation_id, item_id, quantity, state, " CAT_PG_TIME("created_at") \
+	", " CAT_PG_TIME("updated_at")
+/* clang-format on */
 
 static json_t *
 reservation_json(PGresult *res, int i)
@@ -419,10 +433,11 @@ catalog_reserve(struct catalog *cat, const struct cuco_principal *p, const char 
 		/* The same reservation again: answered as it is, nothing written. */
 		cat_rollback(cat);
 		if (json_integer_value(json_object_get(resv, "quantity")) != quantity) {
-			r = catalog_fail(err, -EEXIST, "conflict", "/reservation_id",
-					 "reservation_id: %s holds %lld, not %lld", rid,
-					 (long long)json_integer_value(json_object_get(resv, "quantity")),
-					 (long long)quantity);
+			r = catalog_fail(
+				err, -EEXIST, "conflict", "/reservation_id",
+				"reservation_id: %s holds %lld, not %lld", rid,
+				(long long)json_integer_value(json_object_get(resv, "quantity")),
+				(long long)quantity);
 			goto out;
 		}
 		*ret = json_incref(resv);
@@ -433,7 +448,8 @@ catalog_reserve(struct catalog *cat, const struct cuco_principal *p, const char 
 		goto out_rollback;
 	if (json_integer_value(json_object_get(item, "available")) < quantity) {
 		r = catalog_fail(err, -ENOSPC, "insufficient-stock", "/quantity",
-				 "quantity: %lld asked for, %lld available of %s", (long long)quantity,
+				 "quantity: %lld asked for, %lld available of %s",
+				 (long long)quantity,
 				 (long long)json_integer_value(json_object_get(item, "available")),
 				 json_string_value(json_object_get(item, "sku")));
 		goto out_rollback;
@@ -442,13 +458,14 @@ catalog_reserve(struct catalog *cat, const struct cuco_principal *p, const char 
 	{
 		const char *params[] = {item_id, rid, qty};
 
-		res = cat_exec(cat,
-			       "WITH r AS (INSERT INTO reservations (item_id, reservation_id, "
-			       "quantity, state) VALUES ($1, $2, $3, 'reserved') RETURNING " RES_COLUMNS
-			       "), i AS (UPDATE inventory_items SET reserved = reserved + $3, "
-			       "version = version + 1, updated_at = now() WHERE id = $1) "
-			       "SELECT * FROM r",
-			       3, params, NULL);
+		res = cat_exec(
+			cat,
+			"WITH r AS (INSERT INTO reservations (item_id, reservation_id, "
+			"quantity, state) VALUES ($1, $2, $3, 'reserved') RETURNING " RES_COLUMNS
+			"), i AS (UPDATE inventory_items SET reserved = reserved + $3, "
+			"version = version + 1, updated_at = now() WHERE id = $1) "
+			"SELECT * FROM r",
+			3, params, NULL);
 	}
 	if (res == NULL) {
 		r = cat_internal(cat, "reserve", err);
@@ -457,8 +474,8 @@ catalog_reserve(struct catalog *cat, const struct cuco_principal *p, const char 
 	json_decref(resv);
 	resv = reservation_json(res, 0);
 	PQclear(res);
-	r = item_event(cat, p, item_id, meta.revision, "reserved", json_pack("{s:O}", "reservation", resv),
-		       err);
+	r = item_event(cat, p, item_id, meta.revision, "reserved",
+		       json_pack("{s:O}", "reservation", resv), err);
 	r = r ?: cat_commit(cat, err);
 	if (r < 0)
 		goto out_rollback;

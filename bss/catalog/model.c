@@ -208,9 +208,9 @@ int
 catalog_currency_exponent(const char *code)
 {
 	/* ISO 4217 minor units that are not 2. */
-	static const char *const zero[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF",
-					   "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV",
-					   "XAF", "XOF", "XPF", NULL};
+	static const char *const zero[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY",
+					   "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
+					   "VND", "VUV", "XAF", "XOF", "XPF", NULL};
 	static const char *const three[] = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND", NULL};
 
 	if (code == NULL || strlen(code) != 3)
@@ -298,16 +298,16 @@ meter_json(const struct dpp_meter *m)
 		json_object_set_new(o, e ? "ebs" : "pbs", json_integer((json_int_t)m->pbs));
 	}
 	for (int i = 0; i < 3; i++)
-		json_object_set_new(o, names[i],
-				    json_string(dpp_action_format(m->action[i], m->dscp[i], act,
-								  sizeof(act))));
+		json_object_set_new(
+			o, names[i],
+			json_string(dpp_action_format(m->action[i], m->dscp[i], act, sizeof(act))));
 	json_object_set_new(o, "shape", json_boolean(m->shape));
 	return o;
 }
 
 int
-catalog_profile_meters(const char *name, const json_t *up, const json_t *down,
-		       json_t **ret_up, json_t **ret_down, struct catalog_error *err)
+catalog_profile_meters(const char *name, const json_t *up, const json_t *down, json_t **ret_up,
+		       json_t **ret_down, struct catalog_error *err)
 {
 	struct dpp_request *req = NULL;
 	struct dpp_error derr;
@@ -319,7 +319,8 @@ catalog_profile_meters(const char *name, const json_t *up, const json_t *down,
 	if (up == NULL || down == NULL)
 		return catalog_fail(err, -EINVAL, "invalid-argument", up ? "/down" : "/up",
 				    "%s: required (a meter: mode, cir, pir, cbs, pbs, green, "
-				    "yellow, red, shape)", up ? "down" : "up");
+				    "yellow, red, shape)",
+				    up ? "down" : "up");
 	/* The very message the dataplane will get: its decoder is the judge. */
 	change = json_pack("{s:s, s:s, s:O, s:O}", "op", "profile.upsert", "name", name, "up", up,
 			   "down", down);
@@ -334,8 +335,8 @@ catalog_profile_meters(const char *name, const json_t *up, const json_t *down,
 	if (r < 0) {
 		dpp_field_pointer(derr.field, ptr, sizeof(ptr));
 		if (strcmp(ptr, "/name") == 0)
-			return catalog_fail(err, -EINVAL, "invalid-argument", "/name",
-					    "name: %s", derr.reason);
+			return catalog_fail(err, -EINVAL, "invalid-argument", "/name", "name: %s",
+					    derr.reason);
 		return catalog_fail(err, -EINVAL, "invalid-argument", ptr, "%s: %s", ptr + 1,
 				    derr.reason);
 	}

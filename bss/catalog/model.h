@@ -35,7 +35,7 @@
 #define CATALOG_UUID_LEN 36
 #define CATALOG_NAME_MAX 200
 #define CATALOG_DESCRIPTION_MAX 2000
-#define CATALOG_REFS_MAX 128	     /* references of one resource */
+#define CATALOG_REFS_MAX 128		 /* references of one resource */
 #define CATALOG_MINOR_MAX 100000000000LL /* 10^11 minor units: 1 000 000 000.00 EUR */
 #define CATALOG_MONTHS_MAX 120
 #define CATALOG_RESERVE_MAX 1000000
@@ -118,8 +118,8 @@ double catalog_money_value(int64_t minor, const char *currency);
  * On success @ret_up/@ret_down get the meters with every default written
  * out; on failure @err names the field ("/up/pir").
  */
-int catalog_profile_meters(const char *name, const json_t *up, const json_t *down,
-			   json_t **ret_up, json_t **ret_down, struct catalog_error *err);
+int catalog_profile_meters(const char *name, const json_t *up, const json_t *down, json_t **ret_up,
+			   json_t **ret_down, struct catalog_error *err);
 
 /* ---- resources ------------------------------------------------------------- */
 

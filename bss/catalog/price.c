@@ -32,7 +32,7 @@ catalog_promotion_applies(const json_t *promo, const char *offering_id, int64_t 
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(json_object_get(promo, "offering_ids"), i, v)
+	json_array_foreach (json_object_get(promo, "offering_ids"), i, v)
 		named |= offering_id != NULL && json_is_string(v) &&
 			 strcmp(json_string_value(v), offering_id) == 0;
 	if (!named || month < 1 || (json_int_t)month > months)
@@ -101,9 +101,9 @@ catalog_price_at(const json_t *doc, int64_t at_us, unsigned month, json_t **ret,
 				    "month: must be from 1 (the first month) to %d",
 				    CATALOG_MONTHS_MAX * 10);
 	}
-	json_array_foreach(json_object_get(doc, "productOfferingPrice"), i, e) {
-		const char *unit = json_string_value(json_object_get(json_object_get(e, "price"),
-								     "unit"));
+	json_array_foreach (json_object_get(doc, "productOfferingPrice"), i, e) {
+		const char *unit =
+			json_string_value(json_object_get(json_object_get(e, "price"), "unit"));
 		const char *type = json_string_value(json_object_get(e, "priceType"));
 		json_int_t minor = json_integer_value(json_object_get(e, "x-minorUnits"));
 
@@ -121,7 +121,8 @@ catalog_price_at(const json_t *doc, int64_t at_us, unsigned month, json_t **ret,
 			recurring += minor;
 		else
 			one_time += minor;
-		json_array_append_new(prices, json_string(json_string_value(json_object_get(e, "id"))));
+		json_array_append_new(prices,
+				      json_string(json_string_value(json_object_get(e, "id"))));
 	}
 	if (currency == NULL) {
 		json_decref(prices);
@@ -129,7 +130,7 @@ catalog_price_at(const json_t *doc, int64_t at_us, unsigned month, json_t **ret,
 				    "offering %s has no price valid at that date", id);
 	}
 	/* Promotions do not stack: the best one for the customer wins. */
-	json_array_foreach(json_object_get(doc, "x-promotions"), i, e) {
+	json_array_foreach (json_object_get(doc, "x-promotions"), i, e) {
 		int64_t d;
 
 		if (!catalog_promotion_applies(e, id, at_us, month))
@@ -143,18 +144,17 @@ catalog_price_at(const json_t *doc, int64_t at_us, unsigned month, json_t **ret,
 	if (month != 1)
 		one_time = 0;
 	catalog_time_format(at_us, at);
-	*ret = json_pack("{s:{s:s?, s:s?}, s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o}",
-			 "offering", "id", id, "name",
-			 json_string_value(json_object_get(doc, "name")), "at", at, "month",
-			 (int)month, "currency", currency, "recurring_minor", (json_int_t)recurring,
-			 "one_time_minor", (json_int_t)one_time, "discount_minor",
-			 (json_int_t)discount, "total_minor",
-			 (json_int_t)(recurring - discount + one_time), "promotion",
-			 best ? json_pack("{s:s?, s:s?}", "id",
-					  json_string_value(json_object_get(best, "id")), "name",
-					  json_string_value(json_object_get(best, "name")))
-			      : json_null(),
-			 "prices", prices);
+	*ret = json_pack(
+		"{s:{s:s?, s:s?}, s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "offering", "id",
+		id, "name", json_string_value(json_object_get(doc, "name")), "at", at, "month",
+		(int)month, "currency", currency, "recurring_minor", (json_int_t)recurring,
+		"one_time_minor", (json_int_t)one_time, "discount_minor", (json_int_t)discount,
+		"total_minor", (json_int_t)(recurring - discount + one_time), "promotion",
+		best ? json_pack("{s:s?, s:s?}", "id",
+				 json_string_value(json_object_get(best, "id")), "name",
+				 json_string_value(json_object_get(best, "name")))
+		     : json_null(),
+		"prices", prices);
 	if (*ret == NULL)
 		return catalog_fail(err, -ENOMEM, "internal", "", "out of memory");
 	return 0;

@@ -15,8 +15,7 @@
 /* ---- the projection ---------------------------------------------------------- */
 
 static int
-rm_exec(struct db *db, const char *sql, int n, const char *const *params, char *err,
-	size_t errlen)
+rm_exec(struct db *db, const char *sql, int n, const char *const *params, char *err, size_t errlen)
 {
 	PGresult *res = db_exec(db, sql, n, params, err, errlen, NULL);
 
@@ -89,8 +88,8 @@ catalog_readmodel_apply(struct db *db, const char *source, const struct es_event
 		return -ENOMEM;
 	}
 	{
-		const char *params[] = {ev->aggregate_id, ev->aggregate_type, text, rev, ev->time,
-					seq};
+		const char *params[] = {
+			ev->aggregate_id, ev->aggregate_type, text, rev, ev->time, seq};
 
 		/* Replays are harmless: an older revision never overwrites a newer one. */
 		r = rm_exec(db,
@@ -110,7 +109,8 @@ catalog_readmodel_apply(struct db *db, const char *source, const struct es_event
 	if (strcmp(ev->aggregate_type, "offering") == 0) {
 		const char *params[] = {ev->aggregate_id};
 
-		return rm_exec(db, "UPDATE rm_resources SET doc = rm_offering_doc(raw) WHERE id = $1",
+		return rm_exec(db,
+			       "UPDATE rm_resources SET doc = rm_offering_doc(raw) WHERE id = $1",
 			       1, params, err, errlen);
 	}
 	return refresh_offerings(db, ev->aggregate_id, json_object_get(resource, "offering_ids"),
@@ -118,6 +118,9 @@ catalog_readmodel_apply(struct db *db, const char *source, const struct es_event
 }
 
 /* ---- reads ------------------------------------------------------------------- */
+
+/* The columns rm_row() reads. */
+#define RM_SELECT "SELECT doc::text, revision, " CAT_PG_TIME("last_update")
 
 static int
 rm_row(struct catalog *cat, enum catalog_kind kind, PGresult *res, int i, json_t **ret,
@@ -148,14 +151,13 @@ rm_get(struct catalog *cat, enum catalog_kind kind, const char *id, json_t **ret
 		return catalog_fail(err, -ENOENT, "not-found", "id", "%s %s: not found",
 				    catalog_type_name(kind), id ? id : "");
 	res = cat_exec(cat,
-		       "SELECT doc::text, revision, " CAT_PG_TIME("last_update")
-		       " FROM rm_resources WHERE id = $1 AND kind = $2",
+		       RM_SELECT " FROM rm_resources WHERE id = $1 AND kind = $2",
 		       2, params, NULL);
 	if (res == NULL && db_reset(cat->db) == 0)
-		res = cat_exec(cat,
-			       "SELECT doc::text, revision, " CAT_PG_TIME("last_update")
-			       " FROM rm_resources WHERE id = $1 AND kind = $2",
-			       2, params, NULL);
+		res = cat_exec(
+			cat,
+			RM_SELECT " FROM rm_resources WHERE id = $1 AND kind = $2",
+			2, params, NULL);
 	if (res == NULL)
 		return cat_internal(cat, "read model", err);
 	if (PQntuples(res) == 0) {
@@ -188,8 +190,9 @@ struct filter_def {
 };
 
 #define K(k) (1u << (k))
-#define TMF (K(CATALOG_CATALOG) | K(CATALOG_CATEGORY) | K(CATALOG_SPECIFICATION) | \
-	     K(CATALOG_OFFERING) | K(CATALOG_PRICE))
+#define TMF                                                                                        \
+	(K(CATALOG_CATALOG) | K(CATALOG_CATEGORY) | K(CATALOG_SPECIFICATION) |                     \
+	 K(CATALOG_OFFERING) | K(CATALOG_PRICE))
 
 static const struct filter_def filter_defs[] = {
 	{TMF | K(CATALOG_PROFILE) | K(CATALOG_PROMOTION), "name", F_STRING},
@@ -246,7 +249,8 @@ filter_doc(enum catalog_kind kind, const struct catalog_filter *f, size_t n, jso
 		json_t *v;
 
 		for (size_t j = 0; j < N_FILTERS; j++)
-			if ((filter_defs[j].kinds & K(kind)) && strcmp(filter_defs[j].attr, f[i].attr) == 0)
+			if ((filter_defs[j].kinds & K(kind)) &&
+			    strcmp(filter_defs[j].attr, f[i].attr) == 0)
 				d = &filter_defs[j];
 		if (d == NULL || f[i].value == NULL) {
 			json_decref(doc);
@@ -254,14 +258,15 @@ filter_doc(enum catalog_kind kind, const struct catalog_filter *f, size_t n, jso
 					    "%s: not a filter of %s", f[i].attr,
 					    catalog_type_name(kind));
 		}
-		if (d->shape == F_BOOL && strcmp(f[i].value, "true") && strcmp(f[i].value, "false")) {
+		if (d->shape == F_BOOL && strcmp(f[i].value, "true") &&
+		    strcmp(f[i].value, "false")) {
 			json_decref(doc);
 			return catalog_fail(err, -EINVAL, "invalid-argument", f[i].attr,
 					    "%s: must be true or false", f[i].attr);
 		}
 		dot = strchr(d->attr, '.');
-		snprintf(head, sizeof(head), "%.*s", dot ? (int)(dot - d->attr) : (int)strlen(d->attr),
-			 d->attr);
+		snprintf(head, sizeof(head), "%.*s",
+			 dot ? (int)(dot - d->attr) : (int)strlen(d->attr), d->attr);
 		switch (d->shape) {
 		case F_STRING: v = json_string(f[i].value); break;
 		case F_BOOL: v = json_boolean(strcmp(f[i].value, "true") == 0); break;
@@ -308,9 +313,9 @@ catalog_list(struct catalog *cat, const struct cuco_principal *p, enum catalog_k
 		const char *params[] = {catalog_kind_name(kind), text, lim, off};
 
 		res = cat_exec(cat,
-			       "SELECT doc::text, revision, " CAT_PG_TIME("last_update")
-			       ", count(*) OVER () FROM rm_resources WHERE kind = $1 "
-			       "AND doc @> $2::jsonb ORDER BY name, id LIMIT $3 OFFSET $4",
+			       RM_SELECT ", count(*) OVER () FROM rm_resources "
+					 "WHERE kind = $1 AND doc @> $2::jsonb "
+					 "ORDER BY name, id LIMIT $3 OFFSET $4",
 			       4, params, NULL);
 		if (res != NULL && PQntuples(res) == 0 && offset > 0) {
 			/* Past the end: the total still counts. */
@@ -379,12 +384,15 @@ catalog_offering_price(struct catalog *cat, const struct cuco_principal *p, cons
 	if (r < 0)
 		return r;
 	unit = json_string_value(json_object_get(res, "currency"));
-	json_object_set_new(res, "recurring",
-			    money(json_integer_value(json_object_get(res, "recurring_minor")), unit));
-	json_object_set_new(res, "oneTime",
-			    money(json_integer_value(json_object_get(res, "one_time_minor")), unit));
-	json_object_set_new(res, "discount",
-			    money(json_integer_value(json_object_get(res, "discount_minor")), unit));
+	json_object_set_new(
+		res, "recurring",
+		money(json_integer_value(json_object_get(res, "recurring_minor")), unit));
+	json_object_set_new(
+		res, "oneTime",
+		money(json_integer_value(json_object_get(res, "one_time_minor")), unit));
+	json_object_set_new(
+		res, "discount",
+		money(json_integer_value(json_object_get(res, "discount_minor")), unit));
 	json_object_set_new(res, "total",
 			    money(json_integer_value(json_object_get(res, "total_minor")), unit));
 	*ret = res;

@@ -13,9 +13,9 @@
 #define TMF_BASE "/tmf-api/productCatalogManagement/v4/"
 
 static const struct kind_info {
-	const char *name;  /* aggregate type, event infix */
-	const char *type;  /* @type */
-	const char *path;  /* href prefix */
+	const char *name; /* aggregate type, event infix */
+	const char *type; /* @type */
+	const char *path; /* href prefix */
 	bool lifecycle;
 } kinds[CATALOG_KIND_COUNT] = {
 	[CATALOG_CATALOG] = {"catalog", "Catalog", TMF_BASE "catalog/", true},
@@ -23,8 +23,7 @@ static const struct kind_info {
 	[CATALOG_SPECIFICATION] = {"specification", "ProductSpecification",
 				   TMF_BASE "productSpecification/", true},
 	[CATALOG_OFFERING] = {"offering", "ProductOffering", TMF_BASE "productOffering/", true},
-	[CATALOG_PRICE] = {"price", "ProductOfferingPrice", TMF_BASE "productOfferingPrice/",
-			   true},
+	[CATALOG_PRICE] = {"price", "ProductOfferingPrice", TMF_BASE "productOfferingPrice/", true},
 	[CATALOG_PROFILE] = {"profile", "BandwidthProfile", "/api/v1/profiles/", false},
 	[CATALOG_PROMOTION] = {"promotion", "Promotion", "/api/v1/promotions/", false},
 };
@@ -70,7 +69,8 @@ uuid_valid(const char *s)
 	for (int i = 0; i < CATALOG_UUID_LEN; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (dash ? s[i] != '-'
+			 : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	}
 	return true;
@@ -87,8 +87,8 @@ text_ok(const char *s)
 
 /* A string member: copied when valid; @max bytes; @pattern_ok is an extra check. */
 static int
-take_string(struct norm *n, const char *key, bool required, size_t max,
-	    bool (*extra)(const char *), const char *what)
+take_string(struct norm *n, const char *key, bool required, size_t max, bool (*extra)(const char *),
+	    const char *what)
 {
 	const json_t *v = json_object_get(n->in, key);
 	const char *s = json_string_value(v);
@@ -120,7 +120,8 @@ take_bool(struct norm *n, const char *key, bool def)
 	if (v != NULL && !json_is_null(v) && !json_is_boolean(v))
 		return catalog_fail(n->err, -EINVAL, "invalid-argument", ptr,
 				    "%s: must be true or false", key);
-	json_object_set_new(n->out, key, json_boolean(v && !json_is_null(v) ? json_is_true(v) : def));
+	json_object_set_new(n->out, key,
+			    json_boolean(v && !json_is_null(v) ? json_is_true(v) : def));
 	return 0;
 }
 
@@ -147,8 +148,8 @@ take_int(struct norm *n, const char *key, bool required, json_int_t min, json_in
 }
 
 static int
-take_time(struct norm *n, const json_t *obj, const char *key, const char *ptr_prefix,
-	  json_t *out, bool required, int64_t *ret_us)
+take_time(struct norm *n, const json_t *obj, const char *key, const char *ptr_prefix, json_t *out,
+	  bool required, int64_t *ret_us)
 {
 	const json_t *v = json_object_get(obj, key);
 	char ptr[64], buf[32];
@@ -184,7 +185,7 @@ only_members(struct norm *n, const json_t *obj, const char *prefix, const char *
 	if (!json_is_object(obj))
 		return catalog_fail(n->err, -EINVAL, "invalid-argument", prefix,
 				    "%s: must be an object", prefix[0] ? prefix + 1 : "body");
-	json_object_foreach((json_t *)obj, key, v) {
+	json_object_foreach ((json_t *)obj, key, v) {
 		const char *const *a;
 
 		for (a = allowed; *a; a++)
@@ -227,8 +228,8 @@ take_valid_for(struct norm *n)
 static int
 ref_object(struct norm *n, const json_t *v, const char *ptr, json_t **ret)
 {
-	static const char *const members[] = {"id", "href", "name", "@referredType", "version",
-					      NULL};
+	static const char *const members[] = {"id",	 "href", "name", "@referredType",
+					      "version", NULL};
 	const char *id = json_string_value(json_object_get(v, "id"));
 	int r = only_members(n, v, ptr, members);
 
@@ -275,7 +276,7 @@ take_ref_array(struct norm *n, const char *key, size_t max)
 				    max);
 	out = json_array();
 	json_object_set_new(n->out, key, out);
-	json_array_foreach(v, i, e) {
+	json_array_foreach (v, i, e) {
 		json_t *ref;
 		int r;
 
@@ -316,8 +317,9 @@ take_tmf_common(struct norm *n, bool creating)
 
 	r = take_string(n, "name", true, CATALOG_NAME_MAX, NULL, "a name");
 	r = r ?: take_string(n, "description", false, CATALOG_DESCRIPTION_MAX, NULL, "text");
-	r = r ?: take_string(n, "version", false, 20, version_ok,
-			     "a version such as 1.0 (letters, digits, . - _)");
+	if (r == 0)
+		r = take_string(n, "version", false, 20, version_ok,
+				"a version such as 1.0 (letters, digits, . - _)");
 	if (r < 0)
 		return r;
 	if (json_object_get(n->out, "version") == NULL)
@@ -431,8 +433,9 @@ norm_money(struct norm *n)
 				    (long long)json_integer_value(minor), (long long)from_value);
 	json_object_set_new(n->out, "price", json_pack("{s:s}", "unit", unit));
 	json_object_set_new(n->out, "x-minorUnits",
-			    json_integer(value && !json_is_null(value) ? from_value
-								       : json_integer_value(minor)));
+			    json_integer(value && !json_is_null(value)
+						 ? from_value
+						 : json_integer_value(minor)));
 	return 0;
 }
 
@@ -468,7 +471,8 @@ norm_price(struct norm *n)
 	/* Subscriptions are billed monthly: the only period the appliance bills. */
 	if (period && !json_is_null(period) &&
 	    (!json_is_string(period) || strcmp(json_string_value(period), "month") != 0))
-		return catalog_fail(n->err, -EINVAL, "invalid-argument", "/recurringChargePeriodType",
+		return catalog_fail(n->err, -EINVAL, "invalid-argument",
+				    "/recurringChargePeriodType",
 				    "recurringChargePeriodType: must be month");
 	if (len && !json_is_null(len) && (!json_is_integer(len) || json_integer_value(len) != 1))
 		return catalog_fail(n->err, -EINVAL, "invalid-argument",
@@ -538,7 +542,7 @@ norm_promotion(struct norm *n)
 		if (json_object_get(n->in, "amount_minor") || json_object_get(n->in, "currency"))
 			return catalog_fail(n->err, -EINVAL, "invalid-argument",
 					    json_object_get(n->in, "amount_minor") ? "/amount_minor"
-										  : "/currency",
+										   : "/currency",
 					    "a percentage promotion has no amount nor currency");
 		r = take_int(n, "percentage", true, 1, 100);
 	} else {
@@ -567,7 +571,7 @@ norm_promotion(struct norm *n)
 				    "offering_ids: required, 1 to 100 offering ids");
 	out = json_array();
 	json_object_set_new(n->out, "offering_ids", out);
-	json_array_foreach(ids, i, e) {
+	json_array_foreach (ids, i, e) {
 		char ptr[64];
 
 		snprintf(ptr, sizeof(ptr), "/offering_ids/%zu", i);
@@ -597,8 +601,8 @@ catalog_normalize(enum catalog_kind kind, const json_t *in, bool creating, json_
 				    "the body must be a JSON object");
 	if (json_object_get(in, "@type") != NULL &&
 	    (type == NULL || strcmp(type, kinds[kind].type) != 0))
-		return catalog_fail(err, -EINVAL, "invalid-argument", "/@type",
-				    "@type: must be %s", kinds[kind].type);
+		return catalog_fail(err, -EINVAL, "invalid-argument", "/@type", "@type: must be %s",
+				    kinds[kind].type);
 	n.out = json_object();
 	if (n.out == NULL)
 		return catalog_fail(err, -ENOMEM, "internal", "", "out of memory");
@@ -635,11 +639,12 @@ catalog_merge_patch(const json_t *target, const json_t *patch)
 	if (!json_is_object(patch))
 		return json_deep_copy(patch);
 	out = json_is_object(target) ? json_deep_copy(target) : json_object();
-	json_object_foreach((json_t *)patch, key, v) {
+	json_object_foreach ((json_t *)patch, key, v) {
 		if (json_is_null(v))
 			json_object_del(out, key);
 		else
-			json_object_set_new(out, key, catalog_merge_patch(json_object_get(out, key), v));
+			json_object_set_new(out, key,
+					    catalog_merge_patch(json_object_get(out, key), v));
 	}
 	return out;
 }
@@ -650,7 +655,8 @@ catalog_patch_prepare(enum catalog_kind kind, json_t *target, const json_t *patc
 	const json_t *value = json_object_get(json_object_get(patch, "price"), "value");
 
 	/* The stored form keeps minor units: a new decimal value replaces them. */
-	if (kind == CATALOG_PRICE && value != NULL && json_object_get(patch, "x-minorUnits") == NULL)
+	if (kind == CATALOG_PRICE && value != NULL &&
+	    json_object_get(patch, "x-minorUnits") == NULL)
 		json_object_del(target, "x-minorUnits");
 }
 
@@ -660,10 +666,10 @@ catalog_changes(const json_t *before, const json_t *after)
 	json_t *names = json_array(), *v;
 	const char *key;
 
-	json_object_foreach((json_t *)after, key, v)
+	json_object_foreach ((json_t *)after, key, v)
 		if (!json_equal(v, json_object_get(before, key)))
 			json_array_append_new(names, json_string(key));
-	json_object_foreach((json_t *)before, key, v)
+	json_object_foreach ((json_t *)before, key, v)
 		if (json_object_get(after, key) == NULL)
 			json_array_append_new(names, json_string(key));
 	return names;
@@ -675,7 +681,7 @@ catalog_changes_frozen_ok(const json_t *changes, const char **ret_name)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(changes, i, v) {
+	json_array_foreach (changes, i, v) {
 		const char *s = json_string_value(v);
 
 		if (strcmp(s, "lifecycleStatus") != 0 && strcmp(s, "description") != 0 &&
@@ -726,21 +732,21 @@ catalog_refs(enum catalog_kind kind, const json_t *body, struct catalog_ref *ref
 				return -E2BIG;
 			refs[n] = (struct catalog_ref){
 				.attr = ra->attr,
-				.id = json_string_value(ra->shape == REF_ONE ? json_object_get(v, "id")
-									    : v),
+				.id = json_string_value(
+					ra->shape == REF_ONE ? json_object_get(v, "id") : v),
 				.target = ra->to,
 			};
 			snprintf(refs[n].field, sizeof(refs[n].field), "/%s", ra->attr);
 			n++;
 			continue;
 		}
-		json_array_foreach(v, i, e) {
+		json_array_foreach (v, i, e) {
 			if (n == max)
 				return -E2BIG;
 			refs[n] = (struct catalog_ref){
 				.attr = ra->attr,
-				.id = json_string_value(ra->shape == REF_MANY ? json_object_get(e, "id")
-									     : e),
+				.id = json_string_value(
+					ra->shape == REF_MANY ? json_object_get(e, "id") : e),
 				.target = ra->to,
 			};
 			snprintf(refs[n].field, sizeof(refs[n].field), "/%s/%zu", ra->attr, i);
@@ -784,7 +790,7 @@ catalog_offering_activation_check(const json_t *body, const struct catalog_targe
 		return catalog_fail_state(err, "In Design",
 					  "productOffering: needs at least one "
 					  "productOfferingPrice to become Active");
-	json_array_foreach(prices, i, e) {
+	json_array_foreach (prices, i, e) {
 		const char *unit;
 
 		t = target_of(targets, n, json_string_value(json_object_get(e, "id")));
@@ -794,7 +800,8 @@ catalog_offering_activation_check(const json_t *body, const struct catalog_targe
 						  "%s, not Active",
 						  json_string_value(json_object_get(e, "id")),
 						  t && t->lifecycle ? t->lifecycle : "missing");
-		unit = json_string_value(json_object_get(json_object_get(t->body, "price"), "unit"));
+		unit = json_string_value(
+			json_object_get(json_object_get(t->body, "price"), "unit"));
 		if (currency != NULL && unit != NULL && strcmp(currency, unit) != 0)
 			return catalog_fail_state(err, "In Design",
 						  "productOffering: its prices are in %s and %s; "
@@ -855,7 +862,7 @@ catalog_represent(enum catalog_kind kind, const char *id, const json_t *body,
 		if (ra->shape == REF_ONE)
 			decorate_ref(v, ra->to, targets, n);
 		else if (ra->shape == REF_MANY)
-			json_array_foreach(v, i, e)
+			json_array_foreach (v, i, e)
 				decorate_ref(e, ra->to, targets, n);
 	}
 	return doc;
@@ -870,8 +877,9 @@ answer_price(json_t *pop)
 	const char *unit = json_string_value(json_object_get(price, "unit"));
 
 	if (json_is_object(price) && json_is_integer(minor) && unit != NULL)
-		json_object_set_new(price, "value",
-				    json_real(catalog_money_value(json_integer_value(minor), unit)));
+		json_object_set_new(
+			price, "value",
+			json_real(catalog_money_value(json_integer_value(minor), unit)));
 }
 
 void
@@ -884,7 +892,7 @@ catalog_answer(enum catalog_kind kind, json_t *doc, int64_t now_us)
 		answer_price(doc);
 	if (kind != CATALOG_OFFERING)
 		return;
-	json_array_foreach(json_object_get(doc, "productOfferingPrice"), i, e)
+	json_array_foreach (json_object_get(doc, "productOfferingPrice"), i, e)
 		answer_price(e);
 	json_object_set_new(doc, "x-orderable",
 			    json_boolean(catalog_offering_orderable(doc, now_us)));
@@ -901,8 +909,8 @@ sku_ok(const char *s)
 static bool
 item_kind_ok(const char *s)
 {
-	return strcmp(s, "cpe") == 0 || strcmp(s, "port-capacity") == 0 ||
-	       strcmp(s, "sim") == 0 || strcmp(s, "other") == 0;
+	return strcmp(s, "cpe") == 0 || strcmp(s, "port-capacity") == 0 || strcmp(s, "sim") == 0 ||
+	       strcmp(s, "other") == 0;
 }
 
 int
@@ -923,7 +931,8 @@ catalog_item_normalize(const json_t *in, json_t **ret, struct catalog_error *err
 		take_string(&n, "description", false, CATALOG_DESCRIPTION_MAX, NULL, "text") ?:
 		take_string(&n, "kind", true, 20, item_kind_ok,
 			    "one of cpe, port-capacity, sim, other") ?:
-		take_string(&n, "sku", true, 64, sku_ok, "a stock keeping unit: letters, digits, . - _") ?:
+		take_string(&n, "sku", true, 64, sku_ok,
+			    "a stock keeping unit: letters, digits, . - _") ?:
 		take_int(&n, "quantity", true, 0, CATALOG_QUANTITY_MAX);
 	if (r < 0) {
 		json_decref(n.out);

@@ -29,6 +29,11 @@ struct resolved {
 	json_t *keep;
 };
 
+/* clang-format off */
+#define ROW_SELECT "SELECT body::text, revision, " CAT_PG_TIME("last_update") ", " \
+	"coalesce(lifecycle_status, ''), name FROM resources WHERE id = $1 AND kind = $2"
+/* clang-format on */
+
 static bool
 id_valid(const char *id)
 {
@@ -51,14 +56,7 @@ load_row(struct catalog *cat, enum catalog_kind kind, const char *id, bool lock,
 
 	if (!id_valid(id))
 		return not_found(kind, id, err);
-	res = cat_exec(cat,
-		       lock ? "SELECT body::text, revision, " CAT_PG_TIME("last_update")
-			      ", coalesce(lifecycle_status, ''), name FROM resources "
-			      "WHERE id = $1 AND kind = $2 FOR UPDATE"
-			    : "SELECT body::text, revision, " CAT_PG_TIME("last_update")
-			      ", coalesce(lifecycle_status, ''), name FROM resources "
-			      "WHERE id = $1 AND kind = $2",
-		       2, params, NULL);
+	res = cat_exec(cat, lock ? ROW_SELECT " FOR UPDATE" : ROW_SELECT, 2, params, NULL);
 	if (res == NULL)
 		return cat_internal(cat, "read", err);
 	if (PQntuples(res) == 0) {
@@ -125,9 +123,9 @@ resolve(struct catalog *cat, enum catalog_kind kind, const char *self, const jso
 					    catalog_type_name(r->target), r->id);
 		}
 		hold = json_pack("{s:s, s:s, s:s?, s:o}", "id", r->id, "name",
-				 PQgetvalue(res, 0, 1),
-				 "lifecycle", PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
-				 "body", json_loads(PQgetvalue(res, 0, 3), 0, NULL) ?: json_object());
+				 PQgetvalue(res, 0, 1), "lifecycle",
+				 PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2), "body",
+				 json_loads(PQgetvalue(res, 0, 3), 0, NULL) ?: json_object());
 		PQclear(res);
 		if (hold == NULL)
 			return catalog_fail(err, -ENOMEM, "internal", "", "out of memory");
@@ -178,20 +176,22 @@ referrers(struct catalog *cat, const char *id, bool active_offerings, char *buf,
 	size_t pos = 0;
 	PGresult *res;
 
-	res = cat_exec(cat,
-		       active_offerings
-			       ? "SELECT DISTINCT o.kind, o.id, o.name FROM refs r JOIN resources o "
-				 "ON o.id = r.from_id WHERE r.to_id = $1 AND o.kind = 'offering' "
-				 "AND o.lifecycle_status = 'Active' ORDER BY o.name LIMIT 3"
-			       : "SELECT DISTINCT o.kind, o.id, o.name FROM refs r JOIN resources o "
-				 "ON o.id = r.from_id WHERE r.to_id = $1 ORDER BY o.name LIMIT 3",
-		       1, params, NULL);
+	res = cat_exec(
+		cat,
+		active_offerings
+			? "SELECT DISTINCT o.kind, o.id, o.name FROM refs r JOIN resources o "
+			  "ON o.id = r.from_id WHERE r.to_id = $1 AND o.kind = 'offering' "
+			  "AND o.lifecycle_status = 'Active' ORDER BY o.name LIMIT 3"
+			: "SELECT DISTINCT o.kind, o.id, o.name FROM refs r JOIN resources o "
+			  "ON o.id = r.from_id WHERE r.to_id = $1 ORDER BY o.name LIMIT 3",
+		1, params, NULL);
 	if (res == NULL)
 		return cat_internal(cat, "references", err);
 	buf[0] = '\0';
 	for (int i = 0; i < PQntuples(res) && pos < len; i++) {
 		int n = snprintf(buf + pos, len - pos, "%s%s %s (%s)", i ? ", " : "",
-				 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+				 PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+				 PQgetvalue(res, i, 2));
 
 		pos += n > 0 ? (size_t)n : 0;
 	}
@@ -239,8 +239,8 @@ insert_row(struct catalog *cat, enum catalog_kind kind, const char *id, const js
 	free(text);
 	if (res == NULL && strcmp(state, "23505") == 0)
 		return catalog_fail(err, -EEXIST, "conflict", "/name",
-				    "name: a %s named '%s' exists already",
-				    catalog_type_name(kind), params[2]);
+				    "name: a %s named '%s' exists already", catalog_type_name(kind),
+				    params[2]);
 	if (res == NULL)
 		return cat_internal(cat, "insert", err);
 	meta->revision = 1;
@@ -360,8 +360,8 @@ update_row(struct catalog *cat, enum catalog_kind kind, const char *id, const js
 	free(text);
 	if (res == NULL && strcmp(state, "23505") == 0)
 		return catalog_fail(err, -EEXIST, "conflict", "/name",
-				    "name: a %s named '%s' exists already",
-				    catalog_type_name(kind), params[1]);
+				    "name: a %s named '%s' exists already", catalog_type_name(kind),
+				    params[1]);
 	if (res == NULL)
 		return cat_internal(cat, "update", err);
 	meta->revision = strtoll(PQgetvalue(res, 0, 0), NULL, 10);

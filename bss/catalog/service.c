@@ -101,8 +101,7 @@ cat_rollback(struct catalog *cat)
 }
 
 PGresult *
-cat_exec(struct catalog *cat, const char *sql, int n, const char *const *params,
-	 char ret_state[6])
+cat_exec(struct catalog *cat, const char *sql, int n, const char *const *params, char ret_state[6])
 {
 	return db_exec(cat->db, sql, n, params, cat->dberr, sizeof(cat->dberr), ret_state);
 }
@@ -141,7 +140,8 @@ int
 cat_deny(const struct cuco_principal *p, const char *action, struct catalog_error *err)
 {
 	return catalog_fail(err, -EPERM, "forbidden", "", "%s: not allowed for %s", action,
-			    p == NULL ? "anonymous"
-			    : p->name[0] ? p->name
-			    : p->subject[0] ? p->subject : "anonymous");
+			    p == NULL	    ? "anonymous"
+			    : p->name[0]    ? p->name
+			    : p->subject[0] ? p->subject
+					    : "anonymous");
 }

@@ -181,9 +181,9 @@ if_match(struct rest_ctx *ctx, struct catalog *cat, enum catalog_kind kind, cons
 	*ret = 0;
 	if (rest_ctx_if_match(ctx) == NULL)
 		return true;
-	*ret = kind == CATALOG_KIND_COUNT ? catalog_item_get(cat, rest_ctx_principal(ctx), id, &cur, &m, &e)
-					  : catalog_get_current(cat, rest_ctx_principal(ctx), kind, id,
-								&cur, &m, &e);
+	*ret = kind == CATALOG_KIND_COUNT
+		       ? catalog_item_get(cat, rest_ctx_principal(ctx), id, &cur, &m, &e)
+		       : catalog_get_current(cat, rest_ctx_principal(ctx), kind, id, &cur, &m, &e);
 	if (*ret < 0) {
 		*ret = fail(ctx, *ret, &e);
 		return false;
@@ -309,7 +309,8 @@ h_price(struct rest_ctx *ctx, void *data)
 
 	if (month_s != NULL) {
 		month = strtoul(month_s, &end, 10);
-		if (month_s[0] < '0' || month_s[0] > '9' || *end != '\0' || month < 1 || month > 1200)
+		if (month_s[0] < '0' || month_s[0] > '9' || *end != '\0' || month < 1 ||
+		    month > 1200)
 			return rest_reply_problem_ext(ctx, 400, "invalid-argument",
 						      json_pack("{s:s}", "field", "month"),
 						      "month: from 1 (the first month) to 1200");
@@ -532,16 +533,15 @@ static const struct rest_route other_routes[] = {
 	 "Delete an item without open reservations", "inventory", 0, NULL},
 	{REST_POST, "/api/v1/inventory/{id}/reservations", MANAGE, "ReservationCreate",
 	 "Reservation", h_reserve,
-	 "Reserve units under a reservation id (idempotent; 409 insufficient-stock)",
-	 "inventory", 0, NULL},
+	 "Reserve units under a reservation id (idempotent; 409 insufficient-stock)", "inventory",
+	 0, NULL},
 	{REST_GET, "/api/v1/inventory/{id}/reservations/{rid}", ALL_ROLES, NULL, "Reservation",
 	 h_reservation_get, "A reservation", "inventory", 0, NULL},
 	{REST_POST, "/api/v1/inventory/{id}/reservations/{rid}/release", MANAGE, NULL,
 	 "Reservation", h_release, "Give a reservation's units back (idempotent)", "inventory", 0,
 	 NULL},
-	{REST_POST, "/api/v1/inventory/{id}/reservations/{rid}/commit", MANAGE, NULL,
-	 "Reservation", h_commit, "Take a reservation's units out of stock (idempotent)",
-	 "inventory", 0, NULL},
+	{REST_POST, "/api/v1/inventory/{id}/reservations/{rid}/commit", MANAGE, NULL, "Reservation",
+	 h_commit, "Take a reservation's units out of stock (idempotent)", "inventory", 0, NULL},
 };
 
 /* Where each kind lives and the names of its schemas. */
@@ -580,16 +580,29 @@ build_kind(struct kind_routes *kr, enum catalog_kind k)
 	snprintf(s[3], 96, "Change a %s (merge patch; lifecycle transitions)", d->noun);
 	snprintf(s[4], 96, "Delete a %s", d->noun);
 	kr->kind = k;
-	kr->routes[0] = (struct rest_route){REST_GET, d->list, ALL_ROLES, NULL, d->type, h_list,
-					    s[0], d->tag, REST_ROUTE_LIST, catalog_filters(k)};
-	kr->routes[1] = (struct rest_route){REST_POST, d->list, MANAGE, schema_names[k][0],
-					    d->type, h_create, s[1], d->tag, 0, NULL};
-	kr->routes[2] = (struct rest_route){REST_GET, d->item, ALL_ROLES, NULL, d->type, h_get,
-					    s[2], d->tag, 0, NULL};
-	kr->routes[3] = (struct rest_route){REST_PATCH, d->item, MANAGE, schema_names[k][1],
-					    d->type, h_patch, s[3], d->tag, 0, NULL};
-	kr->routes[4] = (struct rest_route){REST_DELETE, d->item, MANAGE, NULL, NULL, h_delete,
-					    s[4], d->tag, 0, NULL};
+	kr->routes[0] = (struct rest_route){
+		.method = REST_GET, .path = d->list, .roles = ALL_ROLES,
+		.response_schema = d->type, .handler = h_list, .summary = s[0], .tag = d->tag,
+		.flags = REST_ROUTE_LIST, .filters = catalog_filters(k),
+	};
+	kr->routes[1] = (struct rest_route){
+		.method = REST_POST, .path = d->list, .roles = MANAGE,
+		.request_schema = schema_names[k][0], .response_schema = d->type,
+		.handler = h_create, .summary = s[1], .tag = d->tag,
+	};
+	kr->routes[2] = (struct rest_route){
+		.method = REST_GET, .path = d->item, .roles = ALL_ROLES,
+		.response_schema = d->type, .handler = h_get, .summary = s[2], .tag = d->tag,
+	};
+	kr->routes[3] = (struct rest_route){
+		.method = REST_PATCH, .path = d->item, .roles = MANAGE,
+		.request_schema = schema_names[k][1], .response_schema = d->type,
+		.handler = h_patch, .summary = s[3], .tag = d->tag,
+	};
+	kr->routes[4] = (struct rest_route){
+		.method = REST_DELETE, .path = d->item, .roles = MANAGE,
+		.handler = h_delete, .summary = s[4], .tag = d->tag,
+	};
 }
 
 extern const char catalog_schemas_json[];
@@ -629,8 +642,8 @@ routes_catalog_register(struct rest_server *s, struct jschema_registry *schemas,
 		r = rest_register(s, rc->kinds[k].routes, 5, &rc->kinds[k], err, errlen);
 	}
 	if (r == 0)
-		r = rest_register(s, other_routes, sizeof(other_routes) / sizeof(other_routes[0]), rc,
-				  err, errlen);
+		r = rest_register(s, other_routes, sizeof(other_routes) / sizeof(other_routes[0]),
+				  rc, err, errlen);
 	if (r < 0) {
 		routes_catalog_free(rc);
 		return r;

@@ -156,11 +156,13 @@ test_normalize_price(void **state)
 	assert_int_equal(catalog_normalize(CATALOG_PRICE, in, true, &out, &e), 0);
 	assert_int_equal(json_integer_value(json_object_get(out, "x-minorUnits")), 2990);
 	assert_null(json_object_get(json_object_get(out, "price"), "value"));
-	assert_string_equal(json_string_value(json_object_get(out, "lifecycleStatus")), "In Design");
+	assert_string_equal(json_string_value(json_object_get(out, "lifecycleStatus")),
+			    "In Design");
 	assert_string_equal(json_string_value(json_object_get(out, "recurringChargePeriodType")),
 			    "month");
 	catalog_answer(CATALOG_PRICE, out, 0);
-	assert_true(json_real_value(json_object_get(json_object_get(out, "price"), "value")) == 29.9);
+	assert_true(json_real_value(json_object_get(json_object_get(out, "price"), "value")) ==
+		    29.9);
 	json_decref(out);
 	json_decref(in);
 	/* a patch of the value drops the stored minor units */
@@ -230,7 +232,8 @@ test_merge_patch_rfc7396(void **state)
 		{"{\"a\":\"b\"}", "{\"b\":\"c\"}", "{\"a\":\"b\",\"b\":\"c\"}"},
 		{"{\"a\":\"b\"}", "{\"a\":null}", "{}"},
 		{"{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}"},
-		{"{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}", "{\"a\":{\"b\":\"d\"}}"},
+		{"{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}",
+		 "{\"a\":{\"b\":\"d\"}}"},
 		{"{\"e\":null}", "{\"a\":1}", "{\"e\":null,\"a\":1}"},
 	};
 
@@ -276,7 +279,10 @@ test_activation(void **state)
 	json_t *pbody = J("{\"price\": {\"unit\": \"EUR\"}}");
 	struct catalog_target t[2] = {
 		{.id = SPEC, .kind = CATALOG_SPECIFICATION, .name = "s", .lifecycle = "Active"},
-		{.id = PRICE, .kind = CATALOG_PRICE, .name = "p", .lifecycle = "In Design",
+		{.id = PRICE,
+		 .kind = CATALOG_PRICE,
+		 .name = "p",
+		 .lifecycle = "In Design",
 		 .body = pbody},
 	};
 
@@ -305,15 +311,20 @@ offering_doc(void)
 		 "  \"x-minorUnits\": 1000, \"validFor\": {\"startDateTime\": "
 		 "\"2028-01-01T00:00:00.000Z\"}}],"
 		 "\"x-promotions\": ["
-		 " {\"id\": \"p1\", \"name\": \"25%\", \"kind\": \"percentage\", \"percentage\": 25, "
+		 " {\"id\": \"p1\", \"name\": \"25%\", \"kind\": \"percentage\", \"percentage\": "
+		 "25, "
 		 "  \"duration_months\": 3, \"valid_from\": \"2027-01-01T00:00:00.000Z\", "
 		 "  \"valid_to\": \"2027-02-01T00:00:00.000Z\", \"offering_ids\": [\"" OFFER "\"]},"
-		 " {\"id\": \"p2\", \"name\": \"5 EUR\", \"kind\": \"amount\", \"amount_minor\": 500, "
+		 " {\"id\": \"p2\", \"name\": \"5 EUR\", \"kind\": \"amount\", \"amount_minor\": "
+		 "500, "
 		 "  \"currency\": \"EUR\", \"duration_months\": 12, "
-		 "  \"valid_from\": \"2027-01-15T00:00:00.000Z\", \"offering_ids\": [\"" OFFER "\"]},"
-		 " {\"id\": \"p3\", \"name\": \"USD\", \"kind\": \"amount\", \"amount_minor\": 9999, "
+		 "  \"valid_from\": \"2027-01-15T00:00:00.000Z\", \"offering_ids\": [\"" OFFER
+		 "\"]},"
+		 " {\"id\": \"p3\", \"name\": \"USD\", \"kind\": \"amount\", \"amount_minor\": "
+		 "9999, "
 		 "  \"currency\": \"USD\", \"duration_months\": 12, "
-		 "  \"valid_from\": \"2020-01-01T00:00:00.000Z\", \"offering_ids\": [\"" OFFER "\"]}]}");
+		 "  \"valid_from\": \"2020-01-01T00:00:00.000Z\", \"offering_ids\": [\"" OFFER
+		 "\"]}]}");
 }
 
 static json_int_t
@@ -365,8 +376,8 @@ test_price_at(void **state)
 	/* both apply on 20 January: the better one, not both */
 	assert_int_equal(catalog_price_at(doc, T("2027-01-20"), 2, &r, &e), 0);
 	assert_int_equal(I(r, "discount_minor"), 750);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "promotion"), "id")),
-			    "p1");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(r, "promotion"), "id")), "p1");
 	json_decref(r);
 	/* month 5: p1 is over, p2 goes on */
 	assert_int_equal(catalog_price_at(doc, T("2027-01-20"), 5, &r, &e), 0);
