@@ -145,7 +145,8 @@ queue(struct rest_ctx *ctx)
 		ctype = ctx->raw_type[0] ? ctx->raw_type : NULL;
 	} else if (ctx->reply) {
 		apply_fields(ctx);
-		body = json_dumps(ctx->reply, JSON_COMPACT);
+		/* 15 digits: a decimal such as 29.9 prints as written, not as 29.899999999999999. */
+		body = json_dumps(ctx->reply, JSON_COMPACT | JSON_REAL_PRECISION(15));
 		if (body == NULL)
 			return MHD_NO;
 		len = strlen(body);
