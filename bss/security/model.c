@@ -56,8 +56,8 @@ static const struct role_def {
 	[CUCO_ROLE_SUPPORT] = {
 		"Helps customers: reads their data, handles tickets.",
 		(const char *const[]){"roles.read", "apikeys.own", "customers.read",
-			"orders.read", "billing.read", "tickets.read", "tickets.write",
-			"network.read", NULL},
+			"catalog.read", "orders.read", "billing.read", "tickets.read",
+			"tickets.write", "network.read", NULL},
 	},
 	[CUCO_ROLE_BILLING] = {
 		"Billing: plans, charges, invoices, usage.",
