@@ -838,10 +838,12 @@ def _start_controld(lab, port):
     import cucoctld
     cucoctld.stop_leftover(lab.dir / "controld")
     ctld = cucoctld.Controld(lab.dir / "controld", port=port)
+    import cucoseed
     try:
         ctld.start()
-        ctld.admin_token()  # changes the one-time password
-    except (cucoctld.ControldError, OSError) as e:
+        token = ctld.admin_token()  # changes the one-time password
+        seeded = cucoseed.seed(ctld.url, token)
+    except (cucoctld.ControldError, cucoseed.SeedError, OSError) as e:
         _stderr(f"lab {lab.prefix}: cuco-controld: {e}")
         ctld.stop()
         return None
@@ -850,8 +852,11 @@ def _start_controld(lab, port):
     with os.fdopen(fd, "w") as f:
         f.write(f"url {ctld.url}\nusername admin\npassword {ctld.admin_password}\n")
     os.chmod(creds, 0o600)
+    offerings = ", ".join(seeded["offerings"] or [])
+    customers = ", ".join(seeded["customers"] or []) or "none"
     print(f"""
-cuco-controld (REST API): {ctld.url}  (OpenAPI: {ctld.url}/api/v1/openapi.json)
+cuco-controld (REST API): {ctld.url}
+  seeded: offerings {offerings}; customers {customers}  (OpenAPI: {ctld.url}/api/v1/openapi.json)
   log {ctld.log_path}; PostgreSQL cluster {ctld.pgdir} (psql '{ctld.db_url}')
   the lab admin's credentials (root only): {creds}
   curl -s {ctld.url}/api/v1/auth/login -H 'Content-Type: application/json' \\
