@@ -60,5 +60,6 @@ struct host_domain {
 int host_consume(struct host *h, const struct bus_consumer *c, char *err, size_t errlen);
 
 extern const struct host_domain domain_security;
+extern const struct host_domain domain_customer;
 
 #endif

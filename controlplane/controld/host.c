@@ -24,6 +24,7 @@
 /* The domains cuco-controld knows, in start order. */
 static const struct host_domain *const domains[] = {
 	&domain_security,
+	&domain_customer,
 };
 #define N_DOMAINS (sizeof(domains) / sizeof(domains[0]))
 
