@@ -1217,6 +1217,11 @@ redact(json_t *doc, const char *type, unsigned visible)
 			json_object_del(json_object_get(doc, outer), slash + 1);
 		}
 	}
+	/* Nothing of a class one never sees: not even that it is empty. */
+	if (!(visible & (CUSTOMER_SEE_CONTACT | CUSTOMER_SEE_BILLING_CONTACT))) {
+		json_object_del(doc, "contactMedium");
+		return;
+	}
 	for (size_t i = json_array_size(media); i-- > 0;)
 		if (!(visible & medium_class(json_array_get(media, i))))
 			json_array_remove(media, i);
