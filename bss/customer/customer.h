@@ -272,8 +272,9 @@ int customer_loyalty_post(struct customer *c, const struct cuco_principal *p, co
 /*
  * Everything the domain holds on the customer: {"exported_at", "customer",
  * "party", "state_history", "consents", "communication_preferences",
- * "loyalty": {"balance", "transactions"}, "events": the outbox's events of
- * the customer and its party}.
+ * "loyalty": {"balance", "earned", "redeemed", "transactions" (a count),
+ * "history"}, "events": the outbox's events of the customer and its party},
+ * read in one snapshot.
  */
 int customer_export(struct customer *c, const struct cuco_principal *p, const char *id,
 		    json_t **ret, struct customer_error *err);
