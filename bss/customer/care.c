@@ -272,8 +272,9 @@ customer_loyalty_post(struct customer *c, const struct cuco_principal *p, const 
 	if (rc)
 		return rc;
 	/* A retry first: it answers the same whatever happened since. */
-	rc = store_loyalty_find(c->db, row.id, json_string_value(json_object_get(body, "reference")),
-				&tx, c->dberr, sizeof(c->dberr));
+	rc = store_loyalty_find(c->db, row.id,
+				json_string_value(json_object_get(body, "reference")), &tx,
+				c->dberr, sizeof(c->dberr));
 	if (rc == 0) {
 		rc = replay(c, &row, body, tx, ret, err);
 		store_customer_row_clear(&row);
@@ -285,7 +286,8 @@ customer_loyalty_post(struct customer *c, const struct cuco_principal *p, const 
 		rc = cus_store_fail(c, rc, "loyalty", err);
 	else if (row.status != CUSTOMER_ACTIVE) {
 		rc = customer_fail(err, -EBUSY, "invalid-state", "/status",
-				   "loyalty points move only for an active customer; this one is %s",
+				   "loyalty points move only for an active customer; this one "
+				   "is %s",
 				   customer_state_name(row.status));
 		if (err != NULL)
 			snprintf(err->current_state, sizeof(err->current_state), "%s",

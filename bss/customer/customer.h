@@ -86,7 +86,7 @@ struct customer;
 
 struct customer_error {
 	char code[32];		/* "invalid-argument", ... (see above) */
-	char field[96];		/* JSON pointer of the field ("/contactMedium/0/...") or "" */
+	char field[96];		/* JSON pointer ("/contactMedium/0/...") or "" */
 	char message[256];	/* for people: names the field, the value, what is allowed */
 	char current_state[16]; /* illegal-transition, invalid-state: the customer's status */
 	int64_t balance;	/* insufficient-points: the balance */
@@ -248,7 +248,10 @@ int customer_preferences_set(struct customer *c, const struct cuco_principal *p,
 int customer_loyalty_get(struct customer *c, const struct cuco_principal *p, const char *id,
 			 json_t **ret, struct customer_error *err);
 
-/* Transactions, newest first: {"id", "kind", "points", "reference", "reason", "balance_after", "at", "by"}. */
+/*
+ * Transactions, newest first: {"id", "kind", "points", "reference", "reason",
+ * "balance_after", "at", "by"}.
+ */
 int customer_loyalty_history(struct customer *c, const struct cuco_principal *p, const char *id,
 			     unsigned limit, unsigned offset, json_t **ret_items,
 			     int64_t *ret_total, struct customer_error *err);

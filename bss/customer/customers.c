@@ -226,6 +226,12 @@ customer_list(struct customer *c, const struct cuco_principal *p,
 	return 0;
 }
 
+static const char *
+sv(const json_t *doc, const char *key)
+{
+	return json_string_value(json_object_get(doc, key));
+}
+
 /* @changed without "status". */
 static json_t *
 without_status(const json_t *changed)
@@ -269,10 +275,9 @@ save_patch(struct customer *c, const struct cuco_principal *p, struct customer_r
 				 v + updated + moved, false, c->dberr, sizeof(c->dberr));
 	if (rc == 0 && moved)
 		rc = store_history_insert(c->db, r->id, v + updated + moved,
-					  customer_state_name(from),
-					  json_string_value(json_object_get(r->doc, "status")),
-					  json_string_value(json_object_get(r->doc, "statusReason")),
-					  p->subject, c->dberr, sizeof(c->dberr));
+					  customer_state_name(from), sv(r->doc, "status"),
+					  sv(r->doc, "statusReason"), p->subject, c->dberr,
+					  sizeof(c->dberr));
 	if (rc) {
 		json_decref(others);
 		return cus_store_fail(c, rc, "customer", err);

@@ -100,7 +100,8 @@ customer_check_transition(enum customer_state from, enum customer_state to,
 	if (customer_transition_allowed(from, to))
 		return 0;
 	for (unsigned i = 0; i < CUSTOMER_STATE_COUNT; i++) {
-		if (customer_transition_allowed(from, (enum customer_state)i) && off < sizeof(allowed)) {
+		if (customer_transition_allowed(from, (enum customer_state)i) &&
+		    off < sizeof(allowed)) {
 			int n = snprintf(allowed + off, sizeof(allowed) - off, "%s%s",
 					 off ? ", " : "", state_names[i]);
 			off += n > 0 ? (size_t)n : 0;
@@ -417,7 +418,8 @@ static int
 datetime_at(const json_t *v, const char *field, int64_t *ret, struct customer_error *err)
 {
 	if (!json_is_string(v) || customer_datetime_parse(json_string_value(v), ret) < 0)
-		return invalid(err, field, "must be an RFC 3339 date-time such as 2025-01-31T09:00:00Z");
+		return invalid(err, field,
+			       "must be an RFC 3339 date-time such as 2025-01-31T09:00:00Z");
 	return 0;
 }
 
@@ -491,9 +493,10 @@ medium_attr_check(const char *attr, const json_t *v, const char *f, struct custo
 					       : invalid(err, f, "must be an e-mail address "
 								 "local@domain.example");
 	if (strcmp(attr, "phoneNumber") == 0 || strcmp(attr, "faxNumber") == 0)
-		return customer_e164_valid(s) ? 0
-					      : invalid(err, f, "must be an E.164 number: + and 7 "
-								"to 15 digits, such as +41446681800");
+		return customer_e164_valid(s)
+			       ? 0
+			       : invalid(err, f, "must be an E.164 number: + and 7 to 15 digits, "
+						 "such as +41446681800");
 	if (strcmp(attr, "country") == 0)
 		return customer_country_valid(s)
 			       ? 0
@@ -540,7 +543,8 @@ medium_check(const json_t *m, const char *field, json_t **ret, struct customer_e
 	    !(json_is_string(v) && strcmp(json_string_value(v), "ContactMedium") == 0))
 		return invalid(err, path(f, sizeof(f), field, "@type"), "must be ContactMedium");
 	if ((v = json_object_get(m, "preferred")) != NULL && !json_is_boolean(v))
-		return invalid(err, path(f, sizeof(f), field, "preferred"), "must be true or false");
+		return invalid(err, path(f, sizeof(f), field, "preferred"),
+			       "must be true or false");
 	path(cf, sizeof(cf), field, "characteristic");
 	ch = json_object_get(m, "characteristic");
 	if (!json_is_object(ch))
@@ -563,8 +567,11 @@ medium_check(const json_t *m, const char *field, json_t **ret, struct customer_e
 		if (v == NULL && i < def->required)
 			return invalid(err, path(f, sizeof(f), cf, def->attrs[i]),
 				       "required for this mediumType");
-		if (v != NULL && (rc = medium_attr_check(def->attrs[i], v,
-							 path(f, sizeof(f), cf, def->attrs[i]), err)))
+		if (v == NULL)
+			continue;
+		path(f, sizeof(f), cf, def->attrs[i]);
+		rc = medium_attr_check(def->attrs[i], v, f, err);
+		if (rc)
 			return rc;
 	}
 	if ((v = json_object_get(m, "validFor")) != NULL &&
@@ -678,7 +685,8 @@ chars_check(const json_t *in, const char *field, json_t **ret, struct customer_e
 			goto out_fail;
 		}
 		json_object_foreach(c, key, v) {
-			if (!one_of(key, (const char *const[]){"name", "value", "valueType", NULL})) {
+			if (!one_of(key,
+				    (const char *const[]){"name", "value", "valueType", NULL})) {
 				rc = invalid(err, path(f, sizeof(f), e, key),
 					     "unknown attribute (name, value, valueType)");
 				goto out_fail;
@@ -692,7 +700,8 @@ chars_check(const json_t *in, const char *field, json_t **ret, struct customer_e
 		if (rc == 0 && !(json_is_number(v) || json_is_boolean(v) ||
 				 (json_is_string(v) && strlen(json_string_value(v)) <= 256)))
 			rc = invalid(err, path(f, sizeof(f), e, "value"),
-				     "required: a string of up to 256 bytes, a number or a boolean");
+				     "required: a string of up to 256 bytes, a number or a "
+				     "boolean");
 		for (size_t k = 0; rc == 0 && k < i; k++)
 			if (json_equal(json_object_get(json_array_get(in, k), "name"),
 				       json_object_get(c, "name")))
@@ -889,7 +898,8 @@ customer_doc_patch(json_t *doc, const json_t *patch, bool own_only, json_t *chan
 		    0)
 			from = CUSTOMER_CLOSED;
 		if (customer_state_parse(json_string_value(v), &to) < 0)
-			return invalid(err, f, "must be one of prospect, active, suspended, closed");
+			return invalid(err, f,
+				       "must be one of prospect, active, suspended, closed");
 		if (from == to)
 			continue;
 		rc = customer_check_transition(from, to, err);

@@ -200,7 +200,8 @@ customer_party_update(struct customer *c, const struct cuco_principal *p,
 		if (rc)
 			rc = cus_store_fail(c, rc, "party", err);
 		rc = rc ?: cus_event(c, p, "party", row.id, row.version, "customer.party.updated",
-				     json_pack("{s:s, s:O}", "id", row.id, "changed", changed), err);
+				     json_pack("{s:s, s:O}", "id", row.id, "changed", changed),
+				     err);
 	}
 	json_decref(changed);
 	store_party_row_clear(&row);

@@ -99,8 +99,8 @@ cus_event(struct customer *c, const struct cuco_principal *p, const char *aggreg
 
 	if (payload == NULL)
 		return customer_fail(err, -ENOMEM, "internal", "", "out of memory");
-	rc = outbox_append(c->db, aggregate_type, aggregate_id, expected, type, 1, payload, tp, NULL,
-			   NULL, c->dberr, sizeof(c->dberr));
+	rc = outbox_append(c->db, aggregate_type, aggregate_id, expected, type, 1, payload, tp,
+			   NULL, NULL, c->dberr, sizeof(c->dberr));
 	json_decref(payload);
 	if (rc == -EAGAIN)
 		return customer_fail(err, -ESTALE, "stale-version", "version",

@@ -170,10 +170,10 @@ store_customer_get(struct db *db, const char *id, bool lock, struct customer_row
 	if (!customer_uuid_valid(id))
 		return -ENOENT;
 	res = run(db,
-		  lock ? "SELECT " CUSTOMER_COLS " FROM customers c JOIN parties p ON p.id = c.party_id"
-			 " WHERE c.id = $1 FOR UPDATE OF c"
-		       : "SELECT " CUSTOMER_COLS " FROM customers c JOIN parties p ON p.id = c.party_id"
-			 " WHERE c.id = $1",
+		  lock ? "SELECT " CUSTOMER_COLS " FROM customers c"
+			 " JOIN parties p ON p.id = c.party_id WHERE c.id = $1 FOR UPDATE OF c"
+		       : "SELECT " CUSTOMER_COLS " FROM customers c"
+			 " JOIN parties p ON p.id = c.party_id WHERE c.id = $1",
 		  1, p, &rc, err, errlen);
 	if (res == NULL)
 		return rc;
@@ -231,13 +231,14 @@ store_customer_insert(struct db *db, const char *id, const char *party_id, const
 	char *chr = dump(json_object_get(doc, "characteristic"));
 	char *vf = dump(json_object_get(doc, "validFor"));
 	char *pr = dump(prefs);
-	const char *p[10] = {id,  party_id, sv(doc, "name"), sv(doc, "status"), sv(doc, "statusReason"),
-			     cm, acc,	   chr,		     vf,		 pr};
+	const char *p[10] = {id, party_id, sv(doc, "name"), sv(doc, "status"),
+			     sv(doc, "statusReason"), cm, acc, chr, vf, pr};
 	int rc = run_cmd(db,
 			 "INSERT INTO customers (id, party_id, name, status, status_reason,"
 			 " contact_medium, account, characteristic, valid_for, preferences)"
 			 " VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '[]'),"
-			 " coalesce($7::jsonb, '[]'), coalesce($8::jsonb, '[]'), $9::jsonb, $10::jsonb)",
+			 " coalesce($7::jsonb, '[]'), coalesce($8::jsonb, '[]'), $9::jsonb,"
+			 " $10::jsonb)",
 			 10, p, err, errlen);
 
 	free(cm);
@@ -258,18 +259,19 @@ store_customer_save(struct db *db, const char *id, const json_t *doc, const json
 	char *chr = dump(json_object_get(doc, "characteristic"));
 	char *vf = dump(json_object_get(doc, "validFor"));
 	char *pr = dump(prefs);
-	const char *p[12] = {id,  sv(doc, "name"), sv(doc, "status"), sv(doc, "statusReason"),
-			     cm,  acc,		   chr,		      vf,
-			     pr,  bal,		   ver,		      erased ? "true" : "false"};
+	const char *p[12] = {id, sv(doc, "name"), sv(doc, "status"), sv(doc, "statusReason"),
+			     cm, acc, chr, vf, pr, bal, ver, erased ? "true" : "false"};
 	int rc;
 
 	num(bal, sizeof(bal), balance);
 	num(ver, sizeof(ver), version);
 	rc = run_cmd(db,
 		     "UPDATE customers SET name = $2, status = $3, status_reason = $4,"
-		     " contact_medium = coalesce($5::jsonb, '[]'), account = coalesce($6::jsonb, '[]'),"
+		     " contact_medium = coalesce($5::jsonb, '[]'),"
+		     " account = coalesce($6::jsonb, '[]'),"
 		     " characteristic = coalesce($7::jsonb, '[]'), valid_for = $8::jsonb,"
-		     " preferences = $9::jsonb, loyalty_balance = $10::bigint, version = $11::bigint,"
+		     " preferences = $9::jsonb, loyalty_balance = $10::bigint,"
+		     " version = $11::bigint,"
 		     " erased_at = CASE WHEN $12::boolean THEN coalesce(erased_at, now())"
 		     "  ELSE erased_at END, updated_at = now() WHERE id = $1",
 		     12, p, err, errlen);
@@ -353,9 +355,9 @@ store_history_list(struct db *db, const char *customer_id, json_t **ret, char *e
 	int rc = 0;
 
 	res = run(db,
-		  "SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object('version', version,"
-		  " 'from', from_state, 'to', to_state, 'reason', reason, 'at', " TS("at") ","
-		  " 'by', by_subject)) ORDER BY version), '[]'::jsonb)::text"
+		  "SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object("
+		  " 'version', version, 'from', from_state, 'to', to_state, 'reason', reason,"
+		  " 'at', " TS("at") ", 'by', by_subject)) ORDER BY version), '[]'::jsonb)::text"
 		  " FROM state_history WHERE customer_id = $1",
 		  1, p, &rc, err, errlen);
 	return res ? one_json(res, ret, err, errlen) : rc;
@@ -375,10 +377,10 @@ store_party_get(struct db *db, const char *id, bool lock, struct party_row *ret,
 	if (!customer_uuid_valid(id))
 		return -ENOENT;
 	res = run(db,
-		  lock ? "SELECT p.id, p.kind, p.erased_at IS NOT NULL, p.version, " PARTY_DOC "::text"
-			 " FROM parties p WHERE p.id = $1 FOR UPDATE"
-		       : "SELECT p.id, p.kind, p.erased_at IS NOT NULL, p.version, " PARTY_DOC "::text"
-			 " FROM parties p WHERE p.id = $1",
+		  lock ? "SELECT p.id, p.kind, p.erased_at IS NOT NULL, p.version,"
+			 " " PARTY_DOC "::text FROM parties p WHERE p.id = $1 FOR UPDATE"
+		       : "SELECT p.id, p.kind, p.erased_at IS NOT NULL, p.version,"
+			 " " PARTY_DOC "::text FROM parties p WHERE p.id = $1",
 		  1, p, &rc, err, errlen);
 	if (res == NULL)
 		return rc;
@@ -432,9 +434,10 @@ store_party_insert(struct db *db, const char *id, enum customer_party_kind kind,
 	party_params(doc, p + 2, &cm);
 	rc = run_cmd(db,
 		     "INSERT INTO parties (id, kind, status, given_name, family_name, middle_name,"
-		     " title, birth_date, gender, nationality, name, trading_name, organization_type,"
-		     " is_legal_entity, contact_medium) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-		     " $8::date, $9, $10, $11, $12, $13, $14::boolean, coalesce($15::jsonb, '[]'))",
+		     " title, birth_date, gender, nationality, name, trading_name,"
+		     " organization_type, is_legal_entity, contact_medium)"
+		     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::date, $9, $10, $11, $12, $13,"
+		     " $14::boolean, coalesce($15::jsonb, '[]'))",
 		     15, p, err, errlen);
 	free(cm);
 	return rc;
@@ -505,14 +508,15 @@ int
 store_consent_insert(struct db *db, const char *id, const char *customer_id, const json_t *body,
 		     const char *by, json_t **ret, char *err, size_t errlen)
 {
-	const char *p[8] = {id,		   customer_id,	    sv(body, "channel"), sv(body, "purpose"),
-			    sv(body, "state"), sv(body, "at"), sv(body, "source"),  by};
+	const char *p[8] = {id, customer_id, sv(body, "channel"), sv(body, "purpose"),
+			    sv(body, "state"), sv(body, "at"), sv(body, "source"), by};
 	PGresult *res;
 	int rc = 0;
 
 	res = run(db,
 		  "INSERT INTO consents (id, customer_id, channel, purpose, state, at, source,"
-		  " recorded_by) VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8)"
+		  " recorded_by) VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()),"
+		  " $7, $8)"
 		  " RETURNING " CONSENT_DOC "::text",
 		  8, p, &rc, err, errlen);
 	return res ? one_json(res, ret, err, errlen) : rc;
@@ -534,8 +538,8 @@ store_consent_list(struct db *db, const char *customer_id, const char *channel,
 		  "WITH m AS (SELECT * FROM consents WHERE customer_id = $1"
 		  " AND ($2::text IS NULL OR channel = $2) AND ($3::text IS NULL OR purpose = $3))"
 		  " SELECT (SELECT count(*) FROM m),"
-		  " (SELECT coalesce(jsonb_agg(" CONSENT_DOC " ORDER BY recorded_at, id), '[]'::jsonb)"
-		  "  FROM (SELECT * FROM m ORDER BY recorded_at, id LIMIT $4::bigint"
+		  " (SELECT coalesce(jsonb_agg(" CONSENT_DOC " ORDER BY recorded_at, id),"
+		  "  '[]'::jsonb) FROM (SELECT * FROM m ORDER BY recorded_at, id LIMIT $4::bigint"
 		  "  OFFSET $5::bigint) x)::text",
 		  5, p, &rc, err, errlen);
 	return res ? page(res, ret_items, ret_total, err, errlen) : rc;
@@ -591,7 +595,8 @@ store_loyalty_totals(struct db *db, const char *customer_id, json_t **ret, char 
 		  "SELECT jsonb_build_object("
 		  " 'earned', coalesce(sum(points) FILTER (WHERE kind = 'earn'), 0),"
 		  " 'redeemed', coalesce(sum(points) FILTER (WHERE kind = 'redeem'), 0),"
-		  " 'transactions', count(*))::text FROM loyalty_transactions WHERE customer_id = $1",
+		  " 'transactions', count(*))::text FROM loyalty_transactions"
+		  " WHERE customer_id = $1",
 		  1, p, &rc, err, errlen);
 	return res ? one_json(res, ret, err, errlen) : rc;
 }
@@ -629,7 +634,8 @@ store_events_of(struct db *db, const char *customer_id, const char *party_id, js
 
 	res = run(db,
 		  "SELECT coalesce(jsonb_agg(jsonb_build_object('seq', seq, 'event_id', event_id,"
-		  " 'type', type, 'schema_version', schema_version, 'aggregate_type', aggregate_type,"
+		  " 'type', type, 'schema_version', schema_version,"
+		  " 'aggregate_type', aggregate_type,"
 		  " 'aggregate_id', aggregate_id, 'aggregate_version', aggregate_version,"
 		  " 'payload', payload, 'created_at', " TS("created_at") ") ORDER BY seq),"
 		  " '[]'::jsonb)::text FROM outbox"

@@ -304,8 +304,9 @@ h_consents_list(struct rest_ctx *ctx, void *data)
 
 	page_of(ctx, &limit, &offset);
 	ret = customer_consent_list(c, rest_ctx_principal(ctx), rest_ctx_param(ctx, "id"),
-				    rest_ctx_filter(ctx, "channel"), rest_ctx_filter(ctx, "purpose"),
-				    limit, offset, &items, &total, &e);
+				    rest_ctx_filter(ctx, "channel"),
+				    rest_ctx_filter(ctx, "purpose"), limit, offset, &items, &total,
+				    &e);
 	pool_put(data, c);
 	return ret < 0 ? fail(ctx, ret, &e) : rest_reply_list(ctx, items, (uint64_t)total);
 }

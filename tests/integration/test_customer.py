@@ -354,6 +354,56 @@ def test_bad_input_names_the_field_and_writes_nothing(ctld, admin):
     assert ctld.get(c["href"], token=admin).json() == c
 
 
+def _wrong(schema):
+    t = schema.get("type")
+    if isinstance(t, list):
+        kinds = {"number": 12345, "string": "text", "boolean": True,
+                 "object": {"an": "object"}, "array": ["an", "array"]}
+        return next(v for k, v in kinds.items()
+                    if k not in t and not (k == "number" and "integer" in t))
+    if t == "string" or "enum" in schema or "const" in schema:
+        return 12345
+    if t in ("integer", "number"):
+        return "not a number"
+    if t == "boolean":
+        return "yes"
+    if t == "array":
+        return {"an": "object"}
+    return ["an", "array"]
+
+
+def test_every_customer_route_names_the_bad_field(ctld, admin):
+    """From the OpenAPI document: every route of the domain with a body,
+    each property with a value of the wrong type: a problem naming the
+    property, and nothing written."""
+    doc = ctld.get("/api/v1/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    c = register(ctld, admin, status="active")
+    before = table_counts(ctld)
+    checked = 0
+    for path, item in doc["paths"].items():
+        if not path.startswith(("/tmf-api/customerManagement/", "/tmf-api/party/",
+                                "/api/v1/customers/")):
+            continue
+        for method, op in item.items():
+            body = op.get("requestBody") if isinstance(op, dict) else None
+            if not body:
+                continue
+            ref = body["content"]["application/json"]["schema"]["$ref"]
+            schema = schemas[ref.rsplit("/", 1)[1]]
+            url = path.replace("{id}", c["id"])
+            for prop, sub in schema["properties"].items():
+                if "$ref" in sub:
+                    sub = schemas[sub["$ref"].rsplit("/", 1)[1]]
+                r = ctld.request(method.upper(), url, token=admin, json={prop: _wrong(sub)},
+                                 headers=MERGE if method == "patch" else None)
+                assert r.status_code in (400, 422) and is_problem(r), (method, path, prop)
+                assert r.json().get("field") == f"/{prop}", (method, path, prop, r.json())
+                checked += 1
+    assert checked >= 60
+    assert table_counts(ctld) == before
+
+
 # ---------------------------------------------------- consents, preferences
 def test_consent_history(ctld, admin):
     c = register(ctld, admin)
