@@ -101,8 +101,8 @@ make(struct fixture *f, const char *given, const char *status, char id[37])
 
 	snprintf(text, sizeof(text),
 		 "{\"givenName\": \"%s\", \"familyName\": \"Tester\","
-		 " \"birthDate\": \"1970-01-02\", \"contactMedium\": [{\"mediumType\": \"email\", \"characteristic\":"
-		 " {\"emailAddress\": \"%s@example.org\"}}]}",
+		 " \"birthDate\": \"1970-01-02\", \"contactMedium\": [{\"mediumType\": \"email\","
+		 " \"characteristic\": {\"emailAddress\": \"%s@example.org\"}}]}",
 		 given, given);
 	body = js(text);
 	ok(customer_party_create(f->c, &f->admin, CUSTOMER_INDIVIDUAL, body, &party, &v, &err),
