@@ -25,6 +25,7 @@
 static const struct host_domain *const domains[] = {
 	&domain_security,
 	&domain_catalog,
+	&domain_customer,
 };
 #define N_DOMAINS (sizeof(domains) / sizeof(domains[0]))
 
