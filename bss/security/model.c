@@ -56,13 +56,14 @@ static const struct role_def {
 	[CUCO_ROLE_SUPPORT] = {
 		"Helps customers: reads their data, handles tickets.",
 		(const char *const[]){"roles.read", "apikeys.own", "customers.read",
-			"catalog.read", "orders.read", "billing.read", "tickets.read",
-			"tickets.write", "network.read", NULL},
+			"customers.write", "catalog.read", "orders.read", "billing.read",
+			"tickets.read", "tickets.write", "network.read", NULL},
 	},
 	[CUCO_ROLE_BILLING] = {
 		"Billing: plans, charges, invoices, usage.",
 		(const char *const[]){"roles.read", "apikeys.own", "customers.read",
-			"catalog.read", "orders.read", "billing.read", "billing.write", NULL},
+			"customers.loyalty", "catalog.read", "orders.read", "billing.read",
+			"billing.write", NULL},
 	},
 	[CUCO_ROLE_READONLY] = {
 		"Reads the business and network state; changes nothing.",

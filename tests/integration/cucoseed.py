@@ -30,11 +30,17 @@ CPE = [
 
 CUSTOMERS = [
     {"kind": "individual", "givenName": "Ada", "familyName": "Lovelace",
-     "email": "ada@example.org", "phone": "+441632960001"},
+     "email": "ada@example.org", "phone": "+441632960001", "status": "active",
+     "street": "12 Analytical Row"},
     {"kind": "individual", "givenName": "Grace", "familyName": "Hopper",
-     "email": "grace@example.org", "phone": "+441632960002"},
-    {"kind": "organization", "tradingName": "Example Bakery Ltd",
-     "email": "accounts@bakery.example", "phone": "+441632960003"},
+     "email": "grace@example.org", "phone": "+441632960002", "status": "active",
+     "street": "7 Compiler Lane"},
+    {"kind": "individual", "givenName": "Alan", "familyName": "Turing",
+     "email": "alan@example.org", "phone": "+441632960004", "status": "prospect",
+     "street": "3 Enigma Close"},
+    {"kind": "organization", "name": "Example Bakery Ltd", "tradingName": "Example Bakery",
+     "email": "accounts@bakery.example", "phone": "+441632960003", "status": "active",
+     "street": "1 High Street"},
 ]
 
 
@@ -128,21 +134,24 @@ def seed_customers(api):
 
 def seed_customer(api, c):
     """One customer through TMF632 (its party) and TMF629."""
-    contact = [{"mediumType": "email", "preferred": True,
-                "characteristic": {"emailAddress": c["email"]}},
-               {"mediumType": "phone",
-                "characteristic": {"phoneNumber": c["phone"]}}]
+    media = [{"mediumType": "email",
+              "characteristic": {"emailAddress": c["email"], "contactType": "primary"}},
+             {"mediumType": "mobile", "characteristic": {"phoneNumber": c["phone"]}},
+             {"mediumType": "postalAddress",
+              "characteristic": {"contactType": "billing", "street1": c["street"],
+                                 "city": "London", "postCode": "EC1A 1BB", "country": "GB"}}]
     if c["kind"] == "individual":
         party = api.call("POST", "/tmf-api/party/v4/individual", {
-            "givenName": c["givenName"], "familyName": c["familyName"],
-            "contactMedium": contact})
-        ref, name = "Individual", f"{c['givenName']} {c['familyName']}"
+            "givenName": c["givenName"], "familyName": c["familyName"]})
+        ref = "Individual"
     else:
         party = api.call("POST", "/tmf-api/party/v4/organization", {
-            "tradingName": c["tradingName"], "contactMedium": contact})
-        ref, name = "Organization", c["tradingName"]
+            "name": c["name"], "tradingName": c["tradingName"],
+            "organizationType": "company", "isLegalEntity": True})
+        ref = "Organization"
     cust = api.call("POST", "/tmf-api/customerManagement/v4/customer", {
-        "name": name, "engagedParty": {"id": party["id"], "@referredType": ref}})
+        "engagedParty": {"id": party["id"], "@referredType": ref},
+        "contactMedium": media, "status": c["status"]})
     return cust["name"]
 
 
