@@ -31,6 +31,8 @@ static const struct host_domain *const domains[] = {
 
 struct host {
 	const struct ctl_config *cfg;
+	struct bus_consumer erasure;
+	const char *erasure_sources[1];
 	struct jschema_registry *schemas;
 	struct rest_server *rest;
 	struct routes_bus *bus_routes;
@@ -296,6 +298,26 @@ start_domains(struct host *h)
 		r = bus_serve(h->bus, &h->served[i], err, sizeof(err));
 		if (r < 0) {
 			log_err("bus: %s: %s", d->name, err);
+			return r;
+		}
+	}
+	/* The gateway forgets stored answers of an erased customer. */
+	for (size_t i = 0; i < h->n_sources; i++) {
+		if (strcmp(h->sources[i], "customer") != 0)
+			continue;
+		h->erasure_sources[0] = "customer";
+		h->erasure = (struct bus_consumer){
+			.name = "erasure",
+			.domain = "gateway",
+			.db_url = h->cfg->database,
+			.sources = h->erasure_sources,
+			.n_sources = 1,
+			.handler = idem_pg_erasure_apply,
+			.max_attempts = h->cfg->dead_letter_attempts,
+		};
+		r = host_consume(h, &h->erasure, err, sizeof(err));
+		if (r < 0) {
+			log_err("bus: consumer erasure: %s", err);
 			return r;
 		}
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bss/core/db.h"
+#include "bss/core/eventstore.h"
 #include "common/pool.h"
 #include "controlplane/controld/idem_pg.h"
 
@@ -201,4 +202,36 @@ int
 idem_pg_ping(struct idem_pg *s)
 {
 	return run(s, "SELECT 1", 0, NULL, NULL, NULL);
+}
+
+int
+idem_pg_erasure_apply(struct db *db, const char *source, const struct es_event *ev, void *arg,
+		      char *err, size_t errlen)
+{
+	const char *ids[2] = {NULL, NULL};
+	PGresult *res;
+
+	if (strcmp(ev->type, "customer.customer.erased") == 0) {
+		ids[0] = json_string_value(json_object_get(ev->payload, "id"));
+		ids[1] = json_string_value(json_object_get(ev->payload, "partyId"));
+	} else if (strcmp(ev->type, "customer.party.erased") == 0) {
+		ids[0] = json_string_value(json_object_get(ev->payload, "id"));
+	} else {
+		return 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *p[1] = {ids[i]};
+
+		if (ids[i] == NULL || ids[i][0] == '\0')
+			continue;
+		/* Answers are JSON: an id appears as a quoted string. */
+		res = db_exec(db,
+			      "DELETE FROM idempotency WHERE position(convert_to('\"' || $1 || '\"', "
+			      "'UTF8') in body) > 0",
+			      1, p, err, errlen, NULL);
+		if (res == NULL)
+			return -EIO;
+		PQclear(res);
+	}
+	return 0;
 }

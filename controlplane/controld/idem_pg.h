@@ -26,6 +26,18 @@ int idem_pg_open(const char *url, unsigned nconn, unsigned ttl_s, struct idem_pg
 /* Accepts NULL, returns NULL. */
 struct idem_pg *idem_pg_close(struct idem_pg *s);
 
+struct db;
+struct es_event;
+
+/*
+ * The gateway's consumer of the customer domain's erasures (an
+ * inbox_handler_fn on the "gateway" schema): a stored answer that names the
+ * erased customer or party is deleted, so that personal data does not
+ * outlive the erasure in the Idempotency-Key store.
+ */
+int idem_pg_erasure_apply(struct db *db, const char *source, const struct es_event *ev,
+			  void *arg, char *err, size_t errlen);
+
 /* Whether the database answers: 0 or -EIO. */
 int idem_pg_ping(struct idem_pg *s);
 

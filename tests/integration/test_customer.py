@@ -719,3 +719,27 @@ def test_every_change_reaches_the_change_journal(ctld, admin):
     got = sql(ctld, "SELECT traceparent FROM customer.outbox WHERE aggregate_id = "
                     f"'{r.json()['id']}'")
     assert got.startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+
+
+def test_erasure_reaches_stored_idempotent_answers(ctld, admin):
+    """The gateway keeps POST answers for Idempotency-Key replays; an erasure
+    removes those that name the customer or its party (they hold personal
+    data), through the gateway's consumer of the customer domain's events."""
+    given = f"Idem{uniq()}"
+    party = new_individual(ctld, admin, given, "Erasable")
+    r = ctld.post(CUST, token=admin, headers={"Idempotency-Key": str(uuid.uuid4())},
+                  json={"engagedParty": {"id": party["id"], "@referredType": "Individual"},
+                        "contactMedium": [email(f"{given.lower()}@example.org", "primary")]})
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+
+    def stored():
+        return int(sql(ctld, "SELECT count(*) FROM gateway.idempotency WHERE "
+                             f"position(convert_to('{cid}', 'UTF8') in body) > 0"))
+    assert stored() == 1
+    r = ctld.post(f"/api/v1/customers/{cid}/erase", token=admin)
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 15
+    while stored() != 0:
+        assert time.monotonic() < deadline, "the stored answer outlived the erasure"
+        time.sleep(0.1)
