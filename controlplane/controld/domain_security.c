@@ -131,6 +131,19 @@ const struct host_domain domain_security = {
 };
 
 int
+host_authenticator_open(const struct ctl_config *cfg, struct routes_security **ret, char *err,
+			size_t errlen)
+{
+	struct security_config sc;
+	char dir[300];
+
+	/* The keys are in the shared state directory; security_open copies the path. */
+	security_config(cfg, dir, sizeof(dir), &sc);
+	return routes_security_register(NULL, NULL, &sc, HOST_REQUEST_CONNECTIONS, ret, err,
+					errlen);
+}
+
+int
 host_authenticate(struct routes_security *rs, const char *token, struct cuco_principal *ret)
 {
 	struct security_error e = {0};

@@ -37,6 +37,7 @@ struct host {
 	struct rest_server *rest;
 	struct routes_bus *bus_routes;
 	struct routes_security *authenticator;
+	struct routes_security *auth_only; /* when security is hosted elsewhere */
 	struct idem_pg *idem;
 	struct bus *bus;
 	void *state[N_DOMAINS];
@@ -338,6 +339,14 @@ start_gateway(struct host *h)
 	char err[512];
 	int r;
 
+	if (h->authenticator == NULL) {
+		r = host_authenticator_open(cfg, &h->auth_only, err, sizeof(err));
+		if (r < 0) {
+			log_err("authentication (security hosted elsewhere): %s", err);
+			return r;
+		}
+		h->authenticator = h->auth_only;
+	}
 	r = routes_bus_register(h->rest, h->schemas, cfg->database, h->consumer_info,
 				h->n_consumers, &h->bus_routes, err, sizeof(err));
 	if (r < 0) {
@@ -423,6 +432,7 @@ host_stop(struct host *h)
 	for (size_t i = N_DOMAINS; i-- > 0;)
 		if (h->started[i])
 			domains[i]->stop(h->state[i]);
+	routes_security_free(h->auth_only);
 	idem_pg_close(h->idem);
 	jschema_registry_free(h->schemas);
 	free(h);

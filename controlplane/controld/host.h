@@ -44,6 +44,14 @@ struct cuco_principal;
 /* The security domain's routes authenticate the gateway's bearer tokens. */
 void host_set_authenticator(struct host *h, struct routes_security *rs);
 
+/*
+ * Where the security domain is hosted by another process (sharing the state
+ * directory's keys and the database), its handles for authentication only
+ * (domain_security.c). 0 or -errno with @err.
+ */
+int host_authenticator_open(const struct ctl_config *cfg, struct routes_security **ret, char *err,
+			    size_t errlen);
+
 /* A bearer token to a principal (domain_security.c). 0 or -EACCES. */
 int host_authenticate(struct routes_security *rs, const char *token, struct cuco_principal *ret);
 

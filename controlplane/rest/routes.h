@@ -27,7 +27,9 @@ struct routes_security;
 /*
  * The security domain's routes (/api/v1/auth, users, roles, keys, audit) on
  * @s, with @pool_size domain handles (connections) opened from @cfg, which
- * requests borrow. Returns 0 or a negative errno with the reason in @err.
+ * requests borrow. With @s NULL (and @schemas NULL), only the handles: a
+ * process that does not host the security domain authenticates with them.
+ * Returns 0 or a negative errno with the reason in @err.
  */
 int routes_security_register(struct rest_server *s, struct jschema_registry *schemas,
 			     const struct security_config *cfg, unsigned pool_size,

@@ -78,7 +78,7 @@ def psql(url, sql, check=True):
 class Controld:
     """One cuco-controld and its cluster, in directory @root."""
 
-    def __init__(self, root, *, config_extra="", port=None, external_db=False):
+    def __init__(self, root, *, config_extra="", port=None, external_db=False, share=None):
         self.root = Path(root)
         self.state = self.root / "state"
         self.pgdir = self.state / "pg"
@@ -93,6 +93,12 @@ class Controld:
         # external_db: the cluster on loopback TCP, named by URL in the config
         # (as an external server would be), not the embedded socket.
         self.db_port = free_port() if external_db else None
+        # share: another Controld whose state directory (keys) and database
+        # this one uses: a second process of a split deployment.
+        self.share = share
+        if share is not None:
+            self.state = share.state
+            self.pgdir = share.pgdir
 
     # -------------------------------------------------------------- lifecycle
     def __enter__(self):
@@ -103,6 +109,13 @@ class Controld:
         self.stop()
 
     def config_text(self):
+        if self.share is not None:
+            return (f"state-dir {self.state}\n"
+                    f"database {self.share.db_url}\n"
+                    f"listen 127.0.0.1 {self.port}\n"
+                    "log-level info\n"
+                    "drain-timeout 5\n"
+                    f"{self.config_extra}")
         return (f"state-dir {self.state}\n"
                 f"listen 127.0.0.1 {self.port}\n"
                 "log-level info\n"
@@ -112,6 +125,12 @@ class Controld:
                 + f"{self.config_extra}")
 
     def start(self):
+        if self.share is not None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.db_url = self.share.db_url
+            (self.root / "controld.conf").write_text(self.config_text())
+            self.start_controld()
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         self.state.mkdir(parents=True, exist_ok=True)
         os.chmod(self.state, 0o700)
@@ -174,6 +193,8 @@ class Controld:
 
     def stop(self, keep_logs=True):
         self.stop_controld()
+        if self.share is not None:
+            return
         pg_stop(self.pgdir)
         shutil.rmtree(self.pgdir, ignore_errors=True)
         if not keep_logs:
@@ -252,6 +273,9 @@ def stop_leftover(d):
     """Kill the controld and stop the cluster an earlier, killed run left in
     directory @d (a Controld's root). Idempotent."""
     d = Path(d)
+    for sub in (d / "a", d / "b"):  # the processes of a split deployment
+        if sub.is_dir():
+            stop_leftover(sub)
     try:
         stray = int((d / "controld.pid").read_text())
         with open(f"/proc/{stray}/cmdline", "rb") as f:
