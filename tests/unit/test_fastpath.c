@@ -123,54 +123,55 @@ test_ip4_decisions(void **state)
 	struct rte_ipv4_hdr ip;
 	struct rte_ether_addr m;
 	uint64_t nh = 0;
+	uint32_t nhv = 0;
 	verdict_t v;
 
 	ip = mk_ip4("198.51.100.1", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_LOCAL));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_LOCAL));
 	ip = mk_ip4("198.51.100.255", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_LOCAL));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_LOCAL));
 	ip = mk_ip4("224.0.0.5", 1);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_MULTICAST));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_MULTICAST));
 	ip = mk_ip4("8.8.8.8", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_drop(DP_DROP_NO_ROUTE));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_drop(DP_DROP_NO_ROUTE));
 	/* connected, neighbour unknown; and the static route's gateway unresolved:
 	 * punted, naming the output port so that enforcement still applies */
 	ip = mk_ip4("203.0.113.2", 64);
 	nh = 0;
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
 	assert_int_equal(nh_word_port(nh), 1);
 	ip = mk_ip4("192.0.2.9", 64);
 	nh = 0;
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
 	assert_int_equal(nh_word_port(nh), 1);
 	assert_int_equal(ip.time_to_live, 64); /* the kernel decrements it */
 
 	/* the kernel learns 203.0.113.2: both go to it now */
 	neigh(f, 1, "203.0.113.2", mac_up);
 	ip = mk_ip4("203.0.113.2", 64);
-	v = ip4_forward(&f->dp, &ip, &nh);
+	v = ip4_forward(&f->dp, &ip, &nh, &nhv);
 	assert_int_equal(v, verdict_fwd(1));
 	nh_word_mac(nh, &m);
 	assert_memory_equal(m.addr_bytes, mac_up, 6);
 	assert_int_equal(ip.time_to_live, 63);
 	assert_int_equal(rte_raw_cksum(&ip, sizeof(ip)), 0xffff); /* RFC 1624 update is right */
 	ip = mk_ip4("192.0.2.9", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_fwd(1));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_fwd(1));
 	ip = mk_ip4("192.0.2.9", 1);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_TTL_EXPIRED));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_TTL_EXPIRED));
 	assert_int_equal(ip.time_to_live, 1);
 
 	/* a neighbour learned on the wrong port's tap, or off-subnet, changes nothing */
 	neigh(f, 0, "192.0.2.77", mac_up);
 	ip = mk_ip4("192.0.2.77", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_fwd(1));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_fwd(1));
 
 	/* gone again: back to the slow path, never lost */
 	neigh(f, 1, "203.0.113.2", NULL);
 	ip = mk_ip4("203.0.113.2", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
 	ip = mk_ip4("192.0.2.9", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
 	/* the static route keeps its next hop; the neighbour's host route is gone */
 	assert_int_equal(rt_ctl_count(f->dp.rt, AF_INET), 7);
 }
@@ -183,6 +184,7 @@ test_ip6_decisions(void **state)
 	struct rte_ipv6_hdr ip;
 	struct inet_addr a;
 	uint64_t nh = 0;
+	uint32_t nhv = 0;
 	int i;
 
 	memset(&ip, 0, sizeof(ip));
@@ -190,31 +192,31 @@ test_ip6_decisions(void **state)
 	ip.hop_limits = 64;
 	inet_addr_parse("2001:db8:300::5", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
 	/* many changes: each one swaps the double-buffered table */
 	for (i = 0; i < 3; i++) {
 		neigh(f, 1, "2001:db8:200::2", mac_up);
-		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_fwd(1));
+		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_fwd(1));
 		assert_int_equal(ip.hop_limits, 63);
 		ip.hop_limits = 64;
 		neigh(f, 1, "2001:db8:200::2", NULL);
-		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
 	}
 	ip.dst_addr[0] = 0xff;
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_MULTICAST));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_MULTICAST));
 	inet_addr_parse("fe80::1", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_LOCAL));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_LOCAL));
 	inet_addr_parse("2001:db8:100::1", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_LOCAL));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_LOCAL));
 	inet_addr_parse("2001:db8:100::9", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
 	ip.hop_limits = 1;
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_TTL_EXPIRED));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_TTL_EXPIRED));
 	inet_addr_parse("2001:db9::1", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_drop(DP_DROP_NO_ROUTE));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_drop(DP_DROP_NO_ROUTE));
 }
 
 static void
@@ -271,7 +273,8 @@ test_eth_output(void **state)
 	assert_non_null(p);
 	memset(p, 0xee, 64);
 	p[22] = 0x45;
-	eth_output(m, &meta, 28, nh_word_make(NH_KIND_GATEWAY, true, 1, &mac), &f->dp.ports[1]);
+	assert_true(eth_output_fits(m, &meta, 0));
+	eth_output(m, &meta, 28, nh_word_make(NH_KIND_GATEWAY, true, 1, &mac), 0, &f->dp.ports[1]);
 	assert_int_equal(rte_pktmbuf_pkt_len(m), 14 + 28);
 	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	assert_memory_equal(eth->dst_addr.addr_bytes, mac.addr_bytes, 6);
@@ -341,7 +344,8 @@ fwd4(struct fixture *f, struct pkt4 p)
 {
 	struct rte_ether_addr m;
 	uint64_t nh = 0;
-	verdict_t v = ip4_forward(&f->dp, &p.ip, &nh);
+	uint32_t nhv = 0;
+	verdict_t v = ip4_forward(&f->dp, &p.ip, &nh, &nhv);
 
 	if (v == verdict_punt(DP_PUNT_UNRESOLVED)) {
 		assert_int_equal(nh_word_port(nh), 1); /* enforcement still knows the port */
@@ -542,6 +546,7 @@ test_ecmp_spread_and_stick6(void **state)
 			struct ip6_info info = {.len = sizeof(p), .l4_off = 40,
 						.l4_proto = IPPROTO_UDP};
 			uint64_t nh = 0;
+			uint32_t nhv = 0;
 
 			memset(&p, 0, sizeof(p));
 			p.ip.vtc_flow = rte_cpu_to_be_32(6u << 28);
@@ -553,7 +558,7 @@ test_ecmp_spread_and_stick6(void **state)
 			p.udp.src_port = rte_cpu_to_be_16((uint16_t)(10000 + i));
 			p.udp.dst_port = rte_cpu_to_be_16(53);
 			memcpy(ip6, &p, sizeof(p));
-			assert_int_equal(ip6_forward(&f->dp, ip6, &info, &nh), verdict_fwd(1));
+			assert_int_equal(ip6_forward(&f->dp, ip6, &info, &nh, &nhv), verdict_fwd(1));
 			nh_word_mac(nh, &mac);
 			hits[mac.addr_bytes[5]]++;
 			if (k == 0)

@@ -87,7 +87,7 @@ static enum sub_drop_reason
 run(struct fixture *f, struct frame *fr, enum sub_dir dir, uint64_t now)
 {
 	return sub_enforce_dir(f->t, sub_active_set(f->t), 0, fr->b, &fr->meta, &fr->l4, fr->len,
-			       dir, 0, false, now, false, NULL, NULL, -1);
+			       dir, 0, false, now, false, NULL, 0, NULL, -1);
 }
 
 static struct sub_meter_params
@@ -363,8 +363,8 @@ test_l2_classification(void **state)
 	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), im.slot);
 	/* downstream: no prefix matches, the next hop's MAC does */
 	mk4(&fr, "203.0.113.2", "192.0.2.1", 80, 100);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, mac.mac), im.slot);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, NULL), SUB_SLOT_UNKNOWN);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, mac.mac), im.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL), SUB_SLOT_UNKNOWN);
 
 	sub_ctl_begin(f->ctl);
 	assert_int_equal(sub_ctl_sub_delete(f->ctl, "qinq", err, sizeof(err)), 0);
