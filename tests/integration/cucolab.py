@@ -226,6 +226,18 @@ def telemetry_query(file_prefix, cmd, timeout=5.0):
     return reply[key]
 
 
+def kernel_has_vlans(ns):
+    """Whether this kernel makes 802.1Q interfaces (CONFIG_VLAN_8021Q): tried
+    on a veth in a throwaway namespace ns, removed again. Needs root."""
+    run(["ip", "netns", "add", ns])
+    try:
+        run(["ip", "-n", ns, "link", "add", "p0", "type", "veth", "peer", "name", "p1"])
+        return run(["ip", "-n", ns, "link", "add", "link", "p0", "name", "p0.5",
+                    "type", "vlan", "id", "5"], check=False).returncode == 0
+    finally:
+        run(["ip", "netns", "delete", ns], check=False)
+
+
 class Lab:
     """One lab. Use as a context manager, or start() / stop().
 

@@ -161,13 +161,14 @@ def test_unknown_vlan_follows_the_port_policy(prov):
     assert delta(counters(lab, "U"), u0, "up", "packets") == 20
 
 
-# Runs in a namespace: capture on argv[1] for argv[2] seconds the ARP frames
-# and print, one JSON list per frame, the tags as the kernel reports them
+# Runs in a namespace: capture on argv[1] for argv[2] seconds the frames of
+# kind argv[3] ("arp", or "icmp": ICMP and ICMPv6) and print, one JSON list
+# per frame, the tags as the kernel reports them
 # (PACKET_AUXDATA: the outer tag it stripped) followed by those left in the
 # frame: [[tpid, vlan id], ...].
 _TAG_SNIFFER = r"""
 import json, socket, struct, sys, time
-iface, secs = sys.argv[1], float(sys.argv[2])
+iface, secs, kind = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 SOL_PACKET, PACKET_AUXDATA = 263, 8
 TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID = 1 << 4, 1 << 6
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
@@ -192,7 +193,11 @@ while time.monotonic() < end:
         tags.append([int.from_bytes(f[off:off + 2], "big"),
                      int.from_bytes(f[off + 2:off + 4], "big") & 0xfff])
         off += 4
-    if int.from_bytes(f[off:off + 2], "big") == 0x0806:
+    et, l3 = int.from_bytes(f[off:off + 2], "big"), f[off + 2:]
+    if kind == "arp" and et == 0x0806:
+        out.append(tags)
+    elif kind == "icmp" and ((et == 0x0800 and len(l3) > 9 and l3[9] == 1) or
+                             (et == 0x86dd and len(l3) > 6 and l3[6] == 58)):
         out.append(tags)
 print(json.dumps(out), flush=True)
 """
@@ -209,7 +214,7 @@ def test_tagged_arp_reaches_the_kernel_with_its_tags(prov):
             Ether(dst="ff:ff:ff:ff:ff:ff", src=src) / Dot1Q(vlan=200) / Dot1Q(vlan=300) / arp,
             Ether(dst="ff:ff:ff:ff:ff:ff", src=src) / Dot1AD(vlan=200) / Dot1Q(vlan=301) / arp]
     p0 = lab.stats("cust0")["punts"]["arp"]
-    sniff = helper(lab, "edge", _TAG_SNIFFER, "tap-cust0", 3)
+    sniff = helper(lab, "edge", _TAG_SNIFFER, "tap-cust0", 3, "arp")
     lab.send_frames("cust", "eth0", [raw(r) for r in reqs])
     seen = json.loads(helper_result(sniff))
     assert lab.stats("cust0")["punts"]["arp"] - p0 >= 3
@@ -218,24 +223,11 @@ def test_tagged_arp_reaches_the_kernel_with_its_tags(prov):
     assert [[0x88a8, 200], [0x8100, 301]] in seen, seen
 
 
-def _kernel_has_vlans(lab):
-    """Whether this kernel makes 802.1Q interfaces (a throwaway veth in a
-    throwaway namespace of this lab)."""
-    ns = f"{lab.prefix}-vprobe"
-    cucolab.run(["ip", "netns", "add", ns])
-    try:
-        cucolab.run(["ip", "-n", ns, "link", "add", "p0", "type", "veth", "peer", "name", "p1"])
-        return cucolab.run(["ip", "-n", ns, "link", "add", "link", "p0", "name", "p0.5",
-                            "type", "vlan", "id", "5"], check=False).returncode == 0
-    finally:
-        cucolab.run(["ip", "netns", "delete", ns], check=False)
-
-
 def test_vlan_interfaces_are_made_or_refused_by_name(lab):
     """A dataplane whose config has VLANs makes their interfaces on the tap
     (802.1Q; a pair's outer 802.1ad) with their addresses, or, on a kernel
     without 802.1Q, refuses to start, saying so."""
-    supported = _kernel_has_vlans(lab)
+    supported = cucolab.kernel_has_vlans(f"{lab.prefix}-vprobe")
     other = cucolab.Lab(f"ct{os.getpid()}n{900}", state_root=lab.dir.parent,
                         port_extra={"cust0": (
                             "vlan 100 address 192.0.2.129/26",
