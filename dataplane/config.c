@@ -114,8 +114,8 @@ parse_if_address(struct parser *p, unsigned lineno, const char *field, const cha
 		uint32_t host = ntohl(pfx.addr.v4.s_addr) & (0xffffffffu >> pfx.len);
 
 		if (host == 0 || host == (0xffffffffu >> pfx.len))
-			return ERR(lineno, field, "'%s' is the subnet's network or broadcast address",
-				   w);
+			return ERR(lineno, field,
+				   "'%s' is the subnet's network or broadcast address", w);
 	}
 	*ret = pfx;
 	return 0;
@@ -264,7 +264,8 @@ parse_vlan(struct parser *p, const struct conf_line *l)
 
 	if (l->n < 4 || l->n % 2 != 0)
 		return ERR(l->lineno, "vlan",
-			   "expects 'vlan ID[.INNER] [tap IFNAME] address PREFIX [address PREFIX]...'");
+			   "expects 'vlan ID[.INNER] [tap IFNAME] address PREFIX "
+			   "[address PREFIX]...'");
 	if (parse_vlan_id(l->w[1], &outer, &inner) < 0)
 		return ERR(l->lineno, "vlan",
 			   "'%s' is not a VLAN id 1..4094 or a pair OUTER.INNER of them", l->w[1]);
@@ -303,8 +304,8 @@ parse_vlan(struct parser *p, const struct conf_line *l)
 			continue;
 		}
 		if (strcmp(kw, "address") != 0)
-			return ERR(l->lineno, kw, "unknown keyword in vlan %s (expected tap or address)",
-				   l->w[1]);
+			return ERR(l->lineno, kw,
+				   "unknown keyword in vlan %s (expected tap or address)", l->w[1]);
 		ret = parse_if_address(p, l->lineno, "address", val, &pfx);
 		if (ret < 0)
 			return ret;
@@ -626,47 +627,56 @@ parse_top_line(struct parser *p, const struct conf_line *l)
 		   "usage-interval, state-dir, fpm or fpm-stale-time)");
 }
 
+/* The names of VLAN @v of port @a against every tap and other VLAN interface. */
+static int
+check_vlan_ifname(struct parser *p, const struct dp_port_config *a, const struct dp_vlan_config *v)
+{
+	const struct dp_config *cfg = p->cfg;
+	const char *outer = v->outer_ifname;
+	unsigned k, m;
+
+	for (k = 0; k < cfg->n_ports; k++) {
+		const struct dp_port_config *b = &cfg->ports[k];
+
+		if (strcmp(v->ifname, b->tap) == 0 ||
+		    (outer[0] != '\0' && strcmp(outer, b->tap) == 0))
+			return ERR(v->line, "vlan", "interface name %s is the tap of port %s",
+				   strcmp(v->ifname, b->tap) == 0 ? v->ifname : outer, b->name);
+		for (m = 0; m < b->n_vlans; m++) {
+			const struct dp_vlan_config *o = &b->vlans[m];
+
+			if (o == v)
+				continue;
+			if (strcmp(v->ifname, o->ifname) == 0 ||
+			    strcmp(v->ifname, o->outer_ifname) == 0)
+				return ERR(v->line, "vlan",
+					   "interface name %s is used on line %u too", v->ifname,
+					   o->line);
+			/* a pair's 802.1ad interface is shared only by the pairs of its port */
+			if (outer[0] != '\0' && strcmp(outer, o->outer_ifname) == 0 && b != a)
+				return ERR(v->line, "vlan",
+					   "interface name %s is used on line %u too", outer,
+					   o->line);
+		}
+	}
+	return 0;
+}
+
 /* Kernel interface names (taps, VLAN interfaces) are unique in the namespace. */
 static int
 check_ifnames(struct parser *p)
 {
 	struct dp_config *cfg = p->cfg;
-	unsigned i, j, k, m;
+	unsigned i, j;
 
 	for (i = 0; i < cfg->n_ports; i++) {
 		const struct dp_port_config *a = &cfg->ports[i];
 
 		for (j = 0; j < a->n_vlans; j++) {
-			const struct dp_vlan_config *v = &a->vlans[j];
+			int ret = check_vlan_ifname(p, a, &a->vlans[j]);
 
-			for (k = 0; k < cfg->n_ports; k++) {
-				const struct dp_port_config *b = &cfg->ports[k];
-
-				if (strcmp(v->ifname, b->tap) == 0 ||
-				    (v->outer_ifname[0] != '\0' && strcmp(v->outer_ifname, b->tap) == 0))
-					return ERR(v->line, "vlan",
-						   "interface name %s is the tap of port %s",
-						   strcmp(v->ifname, b->tap) == 0 ? v->ifname
-										  : v->outer_ifname,
-						   b->name);
-				for (m = 0; m < b->n_vlans; m++) {
-					const struct dp_vlan_config *o = &b->vlans[m];
-
-					if (o == v)
-						continue;
-					if (strcmp(v->ifname, o->ifname) == 0 ||
-					    strcmp(v->ifname, o->outer_ifname) == 0)
-						return ERR(v->line, "vlan",
-							   "interface name %s is used on line %u too",
-							   v->ifname, o->line);
-					/* a pair's 802.1ad interface is shared only by pairs of its port */
-					if (v->outer_ifname[0] != '\0' &&
-					    strcmp(v->outer_ifname, o->outer_ifname) == 0 && b != a)
-						return ERR(v->line, "vlan",
-							   "interface name %s is used on line %u too",
-							   v->outer_ifname, o->line);
-				}
-			}
+			if (ret < 0)
+				return ret;
 		}
 	}
 	return 0;

@@ -268,7 +268,8 @@ start_vlans(struct dp_port *p, struct knl *knl, char *err, size_t errlen)
 				parent = (int)if_nametoindex(name);
 				ret = parent != 0 ? 0 : -ENODEV;
 			} else {
-				ret = knl_vlan_add(knl, p->tap_ifindex, name, vc->outer, true, &parent);
+				ret = knl_vlan_add(knl, p->tap_ifindex, name, vc->outer, true,
+						   &parent);
 				if (ret == 0)
 					ret = tap_kernel_setup(name, why, sizeof(why));
 			}
@@ -288,8 +289,8 @@ start_vlans(struct dp_port *p, struct knl *knl, char *err, size_t errlen)
 		for (j = 0; j < vc->n_addrs; j++) {
 			ret = knl_addr_add(knl, v->ifindex, &vc->addrs[j]);
 			if (ret < 0) {
-				snprintf(err, errlen, "port %s: address on %s: %s", p->cfg->name, name,
-					 strerror(-ret));
+				snprintf(err, errlen, "port %s: address on %s: %s", p->cfg->name,
+					 name, strerror(-ret));
 				return ret;
 			}
 		}

@@ -217,7 +217,8 @@ test_ip6_decisions(void **state)
 	ip.hop_limits = 64;
 	inet_addr_parse("2001:db8:300::5", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv),
+			 verdict_punt(DP_PUNT_UNRESOLVED));
 	/* many changes: each one swaps the double-buffered table */
 	for (i = 0; i < 3; i++) {
 		neigh(f, 1, "2001:db8:200::2", mac_up);
@@ -225,10 +226,12 @@ test_ip6_decisions(void **state)
 		assert_int_equal(ip.hop_limits, 63);
 		ip.hop_limits = 64;
 		neigh(f, 1, "2001:db8:200::2", NULL);
-		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
+		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv),
+			 verdict_punt(DP_PUNT_UNRESOLVED));
 	}
 	ip.dst_addr[0] = 0xff;
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_MULTICAST));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv),
+			 verdict_punt(DP_PUNT_MULTICAST));
 	inet_addr_parse("fe80::1", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
 	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_LOCAL));
@@ -238,10 +241,12 @@ test_ip6_decisions(void **state)
 	inet_addr_parse("2001:db8:100::9", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
 	ip.hop_limits = 1;
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_TTL_EXPIRED));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv),
+			 verdict_punt(DP_PUNT_TTL_EXPIRED));
 	inet_addr_parse("2001:db9::1", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_drop(DP_DROP_NO_ROUTE));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv),
+			 verdict_drop(DP_DROP_NO_ROUTE));
 }
 
 static void
@@ -583,7 +588,8 @@ test_ecmp_spread_and_stick6(void **state)
 			p.udp.src_port = rte_cpu_to_be_16((uint16_t)(10000 + i));
 			p.udp.dst_port = rte_cpu_to_be_16(53);
 			memcpy(ip6, &p, sizeof(p));
-			assert_int_equal(ip6_forward(&f->dp, ip6, &info, &nh, &nhv), verdict_fwd(1));
+			assert_int_equal(ip6_forward(&f->dp, ip6, &info, &nh, &nhv),
+					 verdict_fwd(1));
 			nh_word_mac(nh, &mac);
 			hits[mac.addr_bytes[5]]++;
 			if (k == 0)

@@ -393,7 +393,8 @@ test_down_by_next_hop_vlan(void **state)
 	struct sub_l2_key single = {.kind = SUB_L2_VLAN, .port = 0, .outer = 100};
 	struct inet_prefix pfx;
 	struct sub_match mp = {.l2 = &pair, .n_l2 = 1}, msv = {.l2 = &svlan, .n_l2 = 1},
-			 m1 = {.l2 = &single, .n_l2 = 1}, mpfx = {.prefixes = &pfx, .n_prefixes = 1};
+			 m1 = {.l2 = &single, .n_l2 = 1},
+			 mpfx = {.prefixes = &pfx, .n_prefixes = 1};
 	struct sub_info ip, isv, i1, ipfx;
 	struct sub_counters c[SUB_DIRS];
 	const struct sub_set *s;
