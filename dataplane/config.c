@@ -19,6 +19,7 @@ struct parser {
 	struct dp_config *cfg;
 	struct dp_port_config *port; /* inside a port block, or NULL */
 	unsigned routes_cap;
+	unsigned vlans_cap;          /* of port->vlans */
 };
 
 const char *
@@ -95,53 +96,264 @@ addr_is_special(const struct inet_addr *a)
 	       IN6_IS_ADDR_V4MAPPED(&a->v6);
 }
 
+/* Syntax and kind of the interface address @w (keyword @field, line @lineno). */
 static int
-parse_address(struct parser *p, const struct conf_line *l)
+parse_if_address(struct parser *p, unsigned lineno, const char *field, const char *w,
+		 struct inet_prefix *ret)
 {
-	struct dp_port_config *port = p->port;
-	struct inet_prefix pfx, net;
-	char buf[INET_PREFIX_STRLEN];
-	unsigned i, j;
+	struct inet_prefix pfx;
 
-	if (l->n != 2)
-		return ERR(l->lineno, "address", "expects one ADDRESS/LENGTH");
-	if (inet_prefix_parse(l->w[1], &pfx) < 0)
-		return ERR(l->lineno, "address",
-			   "'%s' is not an IPv4 or IPv6 address with a /length", l->w[1]);
+	if (inet_prefix_parse(w, &pfx) < 0)
+		return ERR(lineno, field, "'%s' is not an IPv4 or IPv6 address with a /length", w);
 	if (pfx.len == 0)
-		return ERR(l->lineno, "address", "'%s': a /0 subnet is not an interface subnet",
-			   l->w[1]);
+		return ERR(lineno, field, "'%s': a /0 subnet is not an interface subnet", w);
 	if (addr_is_special(&pfx.addr))
-		return ERR(l->lineno, "address",
-			   "'%s' is unspecified, loopback, multicast or link-local", l->w[1]);
-	net = pfx;
-	inet_prefix_mask(&net);
+		return ERR(lineno, field, "'%s' is unspecified, loopback, multicast or link-local",
+			   w);
 	if (pfx.addr.family == AF_INET && pfx.len <= 30) {
 		uint32_t host = ntohl(pfx.addr.v4.s_addr) & (0xffffffffu >> pfx.len);
 
 		if (host == 0 || host == (0xffffffffu >> pfx.len))
-			return ERR(l->lineno, "address",
-				   "'%s' is the subnet's network or broadcast address", l->w[1]);
+			return ERR(lineno, field,
+				   "'%s' is the subnet's network or broadcast address", w);
 	}
-	if (port->n_addrs == DP_MAX_PORT_ADDRS)
-		return ERR(l->lineno, "address", "more than %d addresses on port %s",
-			   DP_MAX_PORT_ADDRS, port->name);
+	*ret = pfx;
+	return 0;
+}
+
+/* "port a" or "port a vlan 100" or "port a vlan 200.300", for errors. */
+static const char *
+if_label(const struct dp_port_config *port, const struct dp_vlan_config *v, char *buf,
+	 size_t len)
+{
+	if (v == NULL)
+		snprintf(buf, len, "port %s", port->name);
+	else if (v->inner == 0)
+		snprintf(buf, len, "port %s vlan %u", port->name, v->outer);
+	else
+		snprintf(buf, len, "port %s vlan %u.%u", port->name, v->outer, v->inner);
+	return buf;
+}
+
+/*
+ * Address @pfx (as written: @w) of interface (@port, @vlan) against @other,
+ * an address of interface (@oport, @ovlan): an address is on one interface
+ * only; subnets of different interfaces do not overlap (a port's untagged
+ * addresses are one interface, each VLAN another).
+ */
+static int
+check_one_address(struct parser *p, unsigned lineno, const char *w, const struct inet_prefix *pfx,
+		  const struct dp_port_config *port, const struct dp_vlan_config *vlan,
+		  const struct inet_prefix *other, const struct dp_port_config *oport,
+		  const struct dp_vlan_config *ovlan)
+{
+	char buf[INET_PREFIX_STRLEN], label[64];
+
+	if (inet_addr_equal(&other->addr, &pfx->addr))
+		return ERR(lineno, "address", "%s is already on %s",
+			   inet_addr_format(&pfx->addr, buf, sizeof(buf)),
+			   if_label(oport, ovlan, label, sizeof(label)));
+	if ((oport != port || ovlan != vlan) && inet_prefix_overlaps(other, pfx))
+		return ERR(lineno, "address", "'%s' overlaps %s on %s", w,
+			   inet_prefix_format(other, buf, sizeof(buf)),
+			   if_label(oport, ovlan, label, sizeof(label)));
+	return 0;
+}
+
+/* @pfx for interface (@port, @vlan) against every address so far. */
+static int
+check_address(struct parser *p, unsigned lineno, const char *w, const struct inet_prefix *pfx,
+	      const struct dp_port_config *port, const struct dp_vlan_config *vlan)
+{
+	unsigned i, j, k;
+	int ret;
+
+	/* ports[n_ports] is the port being parsed */
 	for (i = 0; i < p->cfg->n_ports + 1; i++) {
 		const struct dp_port_config *o = &p->cfg->ports[i];
 
 		for (j = 0; j < o->n_addrs; j++) {
-			if (inet_addr_equal(&o->addrs[j].addr, &pfx.addr))
-				return ERR(l->lineno, "address", "%s is already on port %s",
-					   inet_addr_format(&pfx.addr, buf, sizeof(buf)),
-					   o->name);
-			if (o != port && inet_prefix_overlaps(&o->addrs[j], &pfx))
-				return ERR(l->lineno, "address",
-					   "'%s' overlaps %s on port %s", l->w[1],
-					   inet_prefix_format(&o->addrs[j], buf, sizeof(buf)),
-					   o->name);
+			ret = check_one_address(p, lineno, w, pfx, port, vlan, &o->addrs[j], o,
+						NULL);
+			if (ret < 0)
+				return ret;
 		}
+		for (j = 0; j < o->n_vlans; j++)
+			for (k = 0; k < o->vlans[j].n_addrs; k++) {
+				ret = check_one_address(p, lineno, w, pfx, port, vlan,
+							&o->vlans[j].addrs[k], o, &o->vlans[j]);
+				if (ret < 0)
+					return ret;
+			}
 	}
+	return 0;
+}
+
+static int
+parse_address(struct parser *p, const struct conf_line *l)
+{
+	struct dp_port_config *port = p->port;
+	struct inet_prefix pfx;
+	int ret;
+
+	if (l->n != 2)
+		return ERR(l->lineno, "address", "expects one ADDRESS/LENGTH");
+	ret = parse_if_address(p, l->lineno, "address", l->w[1], &pfx);
+	if (ret < 0)
+		return ret;
+	if (port->n_addrs == DP_MAX_PORT_ADDRS)
+		return ERR(l->lineno, "address", "more than %d addresses on port %s",
+			   DP_MAX_PORT_ADDRS, port->name);
+	ret = check_address(p, l->lineno, l->w[1], &pfx, port, NULL);
+	if (ret < 0)
+		return ret;
 	port->addrs[port->n_addrs++] = pfx;
+	return 0;
+}
+
+/* "100" or "200.300": VLAN ids 1..4094 (0 is priority tagging, 4095 reserved). */
+static int
+parse_vlan_id(const char *s, uint16_t *ret_outer, uint16_t *ret_inner)
+{
+	const char *dot = strchr(s, '.');
+	size_t n = dot != NULL ? (size_t)(dot - s) : strlen(s);
+	unsigned long o, i = 0;
+	char outer[8];
+
+	if (n >= sizeof(outer))
+		return -EINVAL;
+	memcpy(outer, s, n);
+	outer[n] = '\0';
+	if (dot != NULL && conf_parse_uint(dot + 1, 1, 4094, &i) < 0)
+		return -EINVAL;
+	if (conf_parse_uint(outer, 1, 4094, &o) < 0)
+		return -EINVAL;
+	*ret_outer = (uint16_t)o;
+	*ret_inner = (uint16_t)i;
+	return 0;
+}
+
+/* Room for one more VLAN in the port being parsed. */
+static struct dp_vlan_config *
+add_vlan(struct parser *p)
+{
+	struct dp_port_config *port = p->port;
+
+	if (port->n_vlans == p->vlans_cap) {
+		unsigned cap = p->vlans_cap ? p->vlans_cap * 2 : 4;
+		struct dp_vlan_config *v = reallocarray(port->vlans, cap, sizeof(*v));
+
+		if (v == NULL)
+			return NULL;
+		port->vlans = v;
+		p->vlans_cap = cap;
+	}
+	memset(&port->vlans[port->n_vlans], 0, sizeof(port->vlans[0]));
+	return &port->vlans[port->n_vlans++];
+}
+
+/* "vlan ID [tap IFNAME] address PREFIX [address PREFIX]..." inside a port block. */
+static int
+parse_vlan(struct parser *p, const struct conf_line *l)
+{
+	struct dp_port_config *port = p->port;
+	struct dp_vlan_config *v;
+	uint16_t outer, inner;
+	unsigned i;
+	int ret;
+
+	if (l->n < 4 || l->n % 2 != 0)
+		return ERR(l->lineno, "vlan",
+			   "expects 'vlan ID[.INNER] [tap IFNAME] address PREFIX "
+			   "[address PREFIX]...'");
+	if (parse_vlan_id(l->w[1], &outer, &inner) < 0)
+		return ERR(l->lineno, "vlan",
+			   "'%s' is not a VLAN id 1..4094 or a pair OUTER.INNER of them", l->w[1]);
+	for (i = 0; i < port->n_vlans; i++) {
+		const struct dp_vlan_config *o = &port->vlans[i];
+
+		if (o->outer == outer && o->inner == inner)
+			return ERR(l->lineno, "vlan", "vlan %s of port %s is already on line %u",
+				   l->w[1], port->name, o->line);
+		/* <tap>.<outer> is 802.1ad under a pair, 802.1Q alone: not both */
+		if (o->outer == outer && (o->inner == 0) != (inner == 0))
+			return ERR(l->lineno, "vlan",
+				   "vlan %s of port %s: VLAN %u is a single tag on line %u, an "
+				   "S-VLAN there cannot be a single tag too", l->w[1], port->name,
+				   outer, o->line);
+	}
+	if (port->n_vlans == DP_MAX_PORT_VLANS)
+		return ERR(l->lineno, "vlan", "more than %d VLANs on port %s", DP_MAX_PORT_VLANS,
+			   port->name);
+	v = add_vlan(p);
+	if (v == NULL)
+		return -ENOMEM;
+	v->outer = outer;
+	v->inner = inner;
+	v->line = l->lineno;
+	for (i = 2; i < l->n; i += 2) {
+		const char *kw = l->w[i], *val = l->w[i + 1];
+		struct inet_prefix pfx;
+
+		if (strcmp(kw, "tap") == 0) {
+			if (!valid_ifname(val))
+				return ERR(l->lineno, "tap",
+					   "expects a kernel interface name of 1 to %d bytes",
+					   DP_NAME_LEN - 1);
+			snprintf(v->ifname, sizeof(v->ifname), "%s", val);
+			continue;
+		}
+		if (strcmp(kw, "address") != 0)
+			return ERR(l->lineno, kw,
+				   "unknown keyword in vlan %s (expected tap or address)", l->w[1]);
+		ret = parse_if_address(p, l->lineno, "address", val, &pfx);
+		if (ret < 0)
+			return ret;
+		if (v->n_addrs == DP_MAX_VLAN_ADDRS)
+			return ERR(l->lineno, "address", "more than %d addresses on vlan %s",
+				   DP_MAX_VLAN_ADDRS, l->w[1]);
+		ret = check_address(p, l->lineno, val, &pfx, port, v);
+		if (ret < 0)
+			return ret;
+		v->addrs[v->n_addrs++] = pfx;
+	}
+	if (v->n_addrs == 0)
+		return ERR(l->lineno, "vlan", "vlan %s of port %s has no address", l->w[1],
+			   port->name);
+	return 0;
+}
+
+/*
+ * Kernel names of a closed port's VLAN interfaces: <tap>.<outer> (802.1Q,
+ * or a pair's 802.1ad) and <tap>.<outer>.<inner>, unless named.
+ */
+static int
+name_vlans(struct parser *p, struct dp_port_config *port)
+{
+	char name[3 * DP_NAME_LEN];
+	unsigned i;
+
+	for (i = 0; i < port->n_vlans; i++) {
+		struct dp_vlan_config *v = &port->vlans[i];
+
+		snprintf(name, sizeof(name), "%s.%u", port->tap, v->outer);
+		if (v->inner != 0) {
+			if (strlen(name) >= DP_NAME_LEN)
+				return ERR(v->line, "vlan",
+					   "the 802.1ad interface %s is longer than %d bytes: give "
+					   "port %s a shorter tap name", name, DP_NAME_LEN - 1,
+					   port->name);
+			snprintf(v->outer_ifname, sizeof(v->outer_ifname), "%s", name);
+			snprintf(name, sizeof(name), "%s.%u.%u", port->tap, v->outer, v->inner);
+		}
+		if (v->ifname[0] != '\0')
+			continue;
+		if (strlen(name) >= DP_NAME_LEN)
+			return ERR(v->line, "vlan",
+				   "interface name %s is longer than %d bytes: name it with 'tap "
+				   "IFNAME' on this line", name, DP_NAME_LEN - 1);
+		snprintf(v->ifname, sizeof(v->ifname), "%s", name);
+	}
 	return 0;
 }
 
@@ -168,6 +380,8 @@ parse_port_line(struct parser *p, const struct conf_line *l)
 				   port->name);
 		if (port->tap[0] == '\0')
 			snprintf(port->tap, sizeof(port->tap), "tap-%.11s", port->name);
+		if (name_vlans(p, port) < 0)
+			return -EINVAL;
 		p->cfg->n_ports++;
 		p->port = NULL;
 		return 0;
@@ -206,6 +420,8 @@ parse_port_line(struct parser *p, const struct conf_line *l)
 	}
 	if (strcmp(kw, "address") == 0)
 		return parse_address(p, l);
+	if (strcmp(kw, "vlan") == 0)
+		return parse_vlan(p, l);
 	if (strcmp(kw, "shape") == 0) {
 		unsigned long q = 64;
 
@@ -227,8 +443,8 @@ parse_port_line(struct parser *p, const struct conf_line *l)
 		return 0;
 	}
 	return ERR(l->lineno, kw,
-		   "unknown keyword in port %s (expected device, role, tap, address, unknown, "
-		   "shape or })", port->name);
+		   "unknown keyword in port %s (expected device, role, tap, address, vlan, "
+		   "unknown, shape or })", port->name);
 }
 
 static int
@@ -255,6 +471,7 @@ parse_port_start(struct parser *p, const struct conf_line *l)
 	snprintf(port->name, sizeof(port->name), "%s", l->w[1]);
 	port->line = l->lineno;
 	p->port = port;
+	p->vlans_cap = 0;
 	return 0;
 }
 
@@ -410,13 +627,108 @@ parse_top_line(struct parser *p, const struct conf_line *l)
 		   "usage-interval, state-dir, fpm or fpm-stale-time)");
 }
 
-/* Checks that need the whole file: devices, taps, route gateways. */
+/* The names of VLAN @v of port @a against every tap and other VLAN interface. */
+static int
+check_vlan_ifname(struct parser *p, const struct dp_port_config *a, const struct dp_vlan_config *v)
+{
+	const struct dp_config *cfg = p->cfg;
+	const char *outer = v->outer_ifname;
+	unsigned k, m;
+
+	for (k = 0; k < cfg->n_ports; k++) {
+		const struct dp_port_config *b = &cfg->ports[k];
+
+		if (strcmp(v->ifname, b->tap) == 0 ||
+		    (outer[0] != '\0' && strcmp(outer, b->tap) == 0))
+			return ERR(v->line, "vlan", "interface name %s is the tap of port %s",
+				   strcmp(v->ifname, b->tap) == 0 ? v->ifname : outer, b->name);
+		for (m = 0; m < b->n_vlans; m++) {
+			const struct dp_vlan_config *o = &b->vlans[m];
+
+			if (o == v)
+				continue;
+			if (strcmp(v->ifname, o->ifname) == 0 ||
+			    strcmp(v->ifname, o->outer_ifname) == 0)
+				return ERR(v->line, "vlan",
+					   "interface name %s is used on line %u too", v->ifname,
+					   o->line);
+			/* a pair's 802.1ad interface is shared only by the pairs of its port */
+			if (outer[0] != '\0' && strcmp(outer, o->outer_ifname) == 0 && b != a)
+				return ERR(v->line, "vlan",
+					   "interface name %s is used on line %u too", outer,
+					   o->line);
+		}
+	}
+	return 0;
+}
+
+/* Kernel interface names (taps, VLAN interfaces) are unique in the namespace. */
+static int
+check_ifnames(struct parser *p)
+{
+	struct dp_config *cfg = p->cfg;
+	unsigned i, j;
+
+	for (i = 0; i < cfg->n_ports; i++) {
+		const struct dp_port_config *a = &cfg->ports[i];
+
+		for (j = 0; j < a->n_vlans; j++) {
+			int ret = check_vlan_ifname(p, a, &a->vlans[j]);
+
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* The interface (port @ret_port, VLAN @ret_vlan as in dp_route_config) @gw is on. */
+static int
+find_gateway(struct parser *p, const struct dp_route_config *r, unsigned *ret_port,
+	     unsigned *ret_vlan)
+{
+	const struct dp_config *cfg = p->cfg;
+	char buf[INET_PREFIX_STRLEN];
+	unsigned j, k, m;
+
+	for (j = 0; j < cfg->n_ports; j++) {
+		const struct dp_port_config *port = &cfg->ports[j];
+
+		for (k = 0; k < port->n_addrs; k++) {
+			if (inet_addr_equal(&port->addrs[k].addr, &r->gw))
+				goto own;
+			if (inet_prefix_contains(&port->addrs[k], &r->gw)) {
+				*ret_port = j;
+				*ret_vlan = 0;
+				return 0;
+			}
+		}
+		for (k = 0; k < port->n_vlans; k++)
+			for (m = 0; m < port->vlans[k].n_addrs; m++) {
+				if (inet_addr_equal(&port->vlans[k].addrs[m].addr, &r->gw))
+					goto own;
+				if (inet_prefix_contains(&port->vlans[k].addrs[m], &r->gw)) {
+					*ret_port = j;
+					*ret_vlan = k + 1;
+					return 0;
+				}
+			}
+	}
+	return ERR(r->line, "via", "gateway %s is on no port's subnet",
+		   inet_addr_format(&r->gw, buf, sizeof(buf)));
+own:
+	return ERR(r->line, "via", "gateway %s is the appliance's own address",
+		   inet_addr_format(&r->gw, buf, sizeof(buf)));
+}
+
+/* Checks that need the whole file: devices, taps, interface names, route gateways. */
 static int
 check_config(struct parser *p)
 {
 	struct dp_config *cfg = p->cfg;
 	char buf[INET_PREFIX_STRLEN];
-	unsigned i, j, k;
+	unsigned i, j;
+	int ret;
 
 	if (cfg->n_ports == 0)
 		return ERR(0, "port", "no port is defined");
@@ -433,9 +745,11 @@ check_config(struct parser *p)
 					   cfg->ports[i].tap);
 		}
 	}
+	ret = check_ifnames(p);
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < cfg->n_routes; i++) {
 		struct dp_route_config *r = &cfg->routes[i];
-		bool found = false;
 
 		for (j = 0; j < i; j++)
 			if (cfg->routes[j].dst.len == r->dst.len &&
@@ -443,24 +757,9 @@ check_config(struct parser *p)
 				return ERR(r->line, "route", "%s is already routed on line %u",
 					   inet_prefix_format(&r->dst, buf, sizeof(buf)),
 					   cfg->routes[j].line);
-		for (j = 0; j < cfg->n_ports && !found; j++) {
-			const struct dp_port_config *port = &cfg->ports[j];
-
-			for (k = 0; k < port->n_addrs; k++) {
-				if (inet_addr_equal(&port->addrs[k].addr, &r->gw))
-					return ERR(r->line, "via",
-						   "gateway %s is the appliance's own address",
-						   inet_addr_format(&r->gw, buf, sizeof(buf)));
-				if (inet_prefix_contains(&port->addrs[k], &r->gw)) {
-					r->port = j;
-					found = true;
-					break;
-				}
-			}
-		}
-		if (!found)
-			return ERR(r->line, "via", "gateway %s is on no port's subnet",
-				   inet_addr_format(&r->gw, buf, sizeof(buf)));
+		ret = find_gateway(p, r, &r->port, &r->vlan);
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
 }
@@ -551,7 +850,12 @@ dp_config_load(const char *path, struct dp_config **ret_cfg, char *err, size_t e
 struct dp_config *
 dp_config_free(struct dp_config *cfg)
 {
+	unsigned i;
+
 	if (cfg != NULL) {
+		/* the port being parsed when an error struck is past n_ports: all of them */
+		for (i = 0; i < DP_MAX_PORTS; i++)
+			free(cfg->ports[i].vlans);
 		free(cfg->routes);
 		free(cfg);
 	}

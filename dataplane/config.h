@@ -17,6 +17,8 @@
 
 #define DP_MAX_PORTS 16
 #define DP_MAX_PORT_ADDRS 16
+#define DP_MAX_PORT_VLANS 256 /* VLAN sub-interfaces of a port */
+#define DP_MAX_VLAN_ADDRS 8
 #define DP_MAX_STATIC_ROUTES 4096
 #define DP_MAX_WORKERS 64
 #define DP_NAME_LEN 16    /* port and interface names, with the NUL (IFNAMSIZ) */
@@ -29,6 +31,22 @@ enum dp_port_role {
 	DP_ROLE_UPLINK,
 };
 
+/*
+ * A VLAN sub-interface of a port's slow path: the kernel interface @ifname
+ * on the port's tap carries the VLAN's addresses, so the kernel answers and
+ * resolves neighbours per VLAN. One tag (@inner 0) is 802.1Q; a pair is an
+ * 802.1ad interface <tap>.<outer> with an 802.1Q interface on it.
+ */
+struct dp_vlan_config {
+	uint16_t outer;
+	uint16_t inner; /* 0: a single tag */
+	char ifname[DP_NAME_LEN]; /* default <tap>.<outer>[.<inner>] */
+	char outer_ifname[DP_NAME_LEN]; /* a pair's 802.1ad interface: <tap>.<outer> */
+	struct inet_prefix addrs[DP_MAX_VLAN_ADDRS];
+	unsigned n_addrs;
+	unsigned line;
+};
+
 struct dp_port_config {
 	char name[DP_NAME_LEN];
 	char device[DP_DEVICE_LEN];
@@ -39,6 +57,8 @@ struct dp_port_config {
 	unsigned shape_queue; /* packets per subscriber queue */
 	struct inet_prefix addrs[DP_MAX_PORT_ADDRS];
 	unsigned n_addrs;
+	struct dp_vlan_config *vlans; /* n_vlans of them, in config order */
+	unsigned n_vlans;
 	unsigned line;        /* where the port block starts */
 	unsigned device_line; /* where "device" is, for errors found later */
 };
@@ -47,6 +67,7 @@ struct dp_route_config {
 	struct inet_prefix dst;
 	struct inet_addr gw;
 	unsigned port; /* index in dp_config.ports of the port the gateway is on */
+	unsigned vlan; /* 0 untagged, else 1 + index in that port's vlans */
 	unsigned line;
 };
 

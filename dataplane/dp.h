@@ -28,6 +28,17 @@
 #define DP_BURST 32
 #define DP_MAX_RXQ (DP_MAX_PORTS * 2 * 4)
 
+/*
+ * A VLAN sub-interface of a port's slow path (config 'vlan'). Control
+ * thread only: workers know VLANs through the next hops (nexthop.h).
+ */
+struct dp_port_vlan {
+	const struct dp_vlan_config *cfg;
+	int ifindex;       /* its kernel interface on the tap; 0 until created */
+	uint32_t vlan;     /* NH_VLAN(outer, inner) */
+	uint32_t nh_connected; /* its connected next hop (dp_routes_load) */
+};
+
 struct dp_port {
 	uint16_t port_id;  /* the DPDK port carrying traffic */
 	uint16_t tap_id;   /* the DPDK net_tap port of its slow path */
@@ -38,6 +49,7 @@ struct dp_port {
 	enum dp_port_role role;
 	bool unknown_drop;
 	const struct dp_port_config *cfg;
+	struct dp_port_vlan *vlans; /* cfg->n_vlans of them (dp_vlans_init) */
 };
 
 /* Counters of one port on one worker; summed over workers on read. */

@@ -239,6 +239,74 @@ quiet_kernel_port(const struct dp_port *p, char *err, size_t errlen)
 	return tap_kernel_quiet(ifname, err, errlen);
 }
 
+/*
+ * The port's VLAN sub-interfaces on its tap, with their addresses and the
+ * tap's kernel settings: the kernel hands them the tagged frames the fast
+ * path punts to the tap, and they send tagged frames the fast path passes
+ * on. A QinQ pair's 802.1ad interface is made once for all pairs of its
+ * S-VLAN.
+ */
+static int
+start_vlans(struct dp_port *p, struct knl *knl, char *err, size_t errlen)
+{
+	const char *name = NULL;
+	char why[256];
+	unsigned i, j;
+	int ret, parent;
+
+	for (i = 0; i < p->cfg->n_vlans; i++) {
+		struct dp_port_vlan *v = &p->vlans[i];
+		const struct dp_vlan_config *vc = v->cfg;
+
+		name = vc->ifname;
+		parent = p->tap_ifindex;
+		if (vc->inner != 0) {
+			name = vc->outer_ifname;
+			for (j = 0; j < i && strcmp(p->vlans[j].cfg->outer_ifname, name) != 0; j++)
+				;
+			if (j < i) {
+				/* made for an earlier pair of this S-VLAN */
+				parent = (int)if_nametoindex(name);
+				ret = parent != 0 ? 0 : -ENODEV;
+			} else {
+				ret = knl_vlan_add(knl, p->tap_ifindex, name, vc->outer, true,
+						   &parent);
+				if (ret == 0)
+					ret = tap_kernel_setup(name, why, sizeof(why));
+			}
+			if (ret < 0)
+				goto fail;
+			name = vc->ifname;
+		}
+		ret = knl_vlan_add(knl, parent, name, vc->inner != 0 ? vc->inner : vc->outer, false,
+				   &v->ifindex);
+		if (ret < 0)
+			goto fail;
+		ret = tap_kernel_setup(name, why, sizeof(why));
+		if (ret < 0) {
+			snprintf(err, errlen, "port %s: kernel setting %s", p->cfg->name, why);
+			return ret;
+		}
+		for (j = 0; j < vc->n_addrs; j++) {
+			ret = knl_addr_add(knl, v->ifindex, &vc->addrs[j]);
+			if (ret < 0) {
+				snprintf(err, errlen, "port %s: address on %s: %s", p->cfg->name,
+					 name, strerror(-ret));
+				return ret;
+			}
+		}
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "port %s: VLAN interface %s on %s: %s", p->cfg->name, name,
+		 p->cfg->tap,
+		 ret == -EEXIST	      ? "the name is taken"
+		 : ret == -EOPNOTSUPP ? "the kernel has no 802.1Q VLAN support (CONFIG_VLAN_8021Q, "
+					"module 8021q)"
+				      : strerror(-ret));
+	return ret;
+}
+
 static int
 start_ports(struct dp *dp, struct knl *knl, char *err, size_t errlen)
 {
@@ -302,6 +370,9 @@ start_ports(struct dp *dp, struct knl *knl, char *err, size_t errlen)
 				return ret;
 			}
 		}
+		ret = start_vlans(p, knl, err, errlen);
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
 }
@@ -317,7 +388,10 @@ kernel_routes(struct dp *dp, struct knl *knl, char *err, size_t errlen)
 	for (i = 0; i < dp->cfg->n_routes; i++) {
 		const struct dp_route_config *r = &dp->cfg->routes[i];
 
-		ret = knl_route_add(knl, &r->dst, &r->gw, dp->ports[r->port].tap_ifindex);
+		const struct dp_port *p = &dp->ports[r->port];
+
+		ret = knl_route_add(knl, &r->dst, &r->gw,
+				    r->vlan == 0 ? p->tap_ifindex : p->vlans[r->vlan - 1].ifindex);
 		if (ret < 0) {
 			snprintf(err, errlen, "kernel route %s: %s",
 				 inet_prefix_format(&r->dst, buf, sizeof(buf)), strerror(-ret));
@@ -383,6 +457,9 @@ init_tables(struct dp *dp)
 	unsigned i;
 	int ret;
 
+	ret = dp_vlans_init(dp);
+	if (ret < 0)
+		return ret;
 	dp->qsv = rte_zmalloc("cuco_qsbr", sz, RTE_CACHE_LINE_SIZE);
 	if (dp->qsv == NULL || rte_rcu_qsbr_init(dp->qsv, dp->n_workers) != 0)
 		return -ENOMEM;
@@ -456,6 +533,7 @@ teardown(struct dp *dp, struct knl *knl)
 	dp->subs = sub_ctl_free(dp->subs);
 	dp->rt = rt_ctl_free(dp->rt);
 	dp->nh = nh_ctl_free(dp->nh);
+	dp_vlans_free(dp);
 }
 
 /*

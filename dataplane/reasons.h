@@ -34,7 +34,8 @@
 	X(SUB_WALLED_GARDEN, "sub_walled_garden") \
 	X(SUB_METER, "sub_meter")           \
 	X(SUB_UNKNOWN, "sub_unknown")       \
-	X(SUB_SHAPER, "sub_shaper")
+	X(SUB_SHAPER, "sub_shaper")         \
+	X(NO_HEADROOM, "no_headroom")
 
 #define DP_PUNT_REASONS(X)          \
 	X(ARP, "arp")                \

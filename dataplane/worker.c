@@ -16,6 +16,7 @@
 #include "dataplane/nodes/ip6_input.h"
 #include "dataplane/nodes/sub_enforce.h"
 #include "dataplane/nodes/verdict.h"
+#include "dataplane/nodes/vlan_punt.h"
 
 /*
  * The worker's burst loop: for each RX queue it owns, receive a burst, decide
@@ -108,15 +109,15 @@ shape_pkt(struct dp_worker *w, struct rte_mbuf *m, const struct sub_set *s, uint
 }
 
 /*
- * Subscriber enforcement of a packet routed from port @in to port @out:
- * upstream if it came from an access port, downstream if it leaves by one
- * (both for traffic between two subscribers). Returns DP_DROP_NONE to
- * forward.
+ * Subscriber enforcement of a packet routed from port @in to port @out
+ * towards next hop @nh on VLAN @nh_vlan: upstream if it came from an access
+ * port, downstream if it leaves by one (both for traffic between two
+ * subscribers). Returns DP_DROP_NONE to forward.
  */
 static inline enum dp_drop_reason
 enforce(struct dp_worker *w, struct rte_mbuf *m, uint8_t *frame, const struct pkt_meta *meta,
 	const struct sub_l4 *l4, uint32_t l3_len, unsigned in, unsigned out, uint64_t nh,
-	bool can_shape, bool *ret_shaped, int32_t pre)
+	uint32_t nh_vlan, bool can_shape, bool *ret_shaped, int32_t pre)
 {
 	const struct dp *dp = w->dp;
 	const struct sub_tables *t = dp->subt;
@@ -128,17 +129,21 @@ enforce(struct dp_worker *w, struct rte_mbuf *m, uint8_t *frame, const struct pk
 	enum sub_drop_reason r;
 	uint32_t slot = 0;
 
-	/* A pre-classified slot holds only if no batch was published since. */
+	/*
+	 * A pre-classified slot holds only if no batch was published since, and,
+	 * downstream, if the next hop's VLAN (which comes first) cannot name a
+	 * subscriber.
+	 */
 	if (pre >= 0 && s == w->pre_set) {
 		if (dp->ports[in].role == DP_ROLE_ACCESS)
 			pre_up = pre;
-		else
+		else if (nh_vlan == 0 || s->n_vlan == 0)
 			pre_down = pre;
 	}
 
 	if (dp->ports[in].role == DP_ROLE_ACCESS) {
 		r = sub_enforce_dir(t, s, w->index, frame, meta, l4, l3_len, SUB_UP, (uint8_t)in,
-				    dp->ports[in].unknown_drop, now, false, NULL, NULL, pre_up);
+				    dp->ports[in].unknown_drop, now, false, NULL, 0, NULL, pre_up);
 		if (r != SUB_DROP_MAX)
 			return sub_to_drop[r];
 	}
@@ -149,7 +154,7 @@ enforce(struct dp_worker *w, struct rte_mbuf *m, uint8_t *frame, const struct pk
 			nh_word_mac(nh, &mac);
 		r = sub_enforce_dir(t, s, w->index, frame, meta, l4, l3_len, SUB_DOWN, (uint8_t)out,
 				    dp->ports[out].unknown_drop, now,
-				    can_shape && w->shaper[out].sched != NULL, &slot,
+				    can_shape && w->shaper[out].sched != NULL, &slot, nh_vlan,
 				    nh_word_resolved(nh) ? mac.addr_bytes : NULL, pre_down);
 		if (r == SUB_SHAPE)
 			return shape_pkt(w, m, s, slot, out, l3_len, ret_shaped);
@@ -199,6 +204,7 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in, int32_t pre)
 	uint16_t l3_len = 0;
 	verdict_t v;
 	uint64_t nh = 0;
+	uint32_t nh_vlan = 0;
 
 	r = eth_input(frame, len, &dp->ports[in].mac, &meta);
 	if (unlikely(r != DP_DROP_NONE))
@@ -214,7 +220,7 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in, int32_t pre)
 				    ck == RTE_MBUF_F_RX_IP_CKSUM_GOOD);
 		if (unlikely(r != DP_DROP_NONE))
 			goto drop;
-		v = ip4_forward(dp, (struct rte_ipv4_hdr *)(frame + meta.l3_off), &nh);
+		v = ip4_forward(dp, (struct rte_ipv4_hdr *)(frame + meta.l3_off), &nh, &nh_vlan);
 	} else if (meta.ethertype == RTE_ETHER_TYPE_IPV6) {
 		struct ip6_info info;
 
@@ -224,7 +230,8 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in, int32_t pre)
 		l3_len = info.len;
 		l4.proto = info.l4_proto;
 		l4.l4 = (uint8_t *)(uintptr_t)info.l4_off; /* an offset until sub_l4_fill() */
-		v = ip6_forward(dp, (struct rte_ipv6_hdr *)(frame + meta.l3_off), &info, &nh);
+		v = ip6_forward(dp, (struct rte_ipv6_hdr *)(frame + meta.l3_off), &info, &nh,
+				&nh_vlan);
 	} else if (meta.ethertype == RTE_ETHER_TYPE_ARP) {
 		/* RFC 826 over Ethernet/IPv4: 28 bytes. */
 		if (unlikely(len - meta.l3_off < sizeof(struct rte_arp_hdr))) {
@@ -243,15 +250,20 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in, int32_t pre)
 		struct dp_txbuf *b = &w->out[out];
 		bool shaped = false;
 
+		if (unlikely(!eth_output_fits(m, &meta, nh_vlan))) {
+			r = DP_DROP_NO_HEADROOM;
+			goto drop;
+		}
 		if (dp->has_access) {
 			sub_l4_fill(&l4, frame, &meta, l3_len);
-			r = enforce(w, m, frame, &meta, &l4, l3_len, in, out, nh, true, &shaped, pre);
+			r = enforce(w, m, frame, &meta, &l4, l3_len, in, out, nh, nh_vlan, true,
+				    &shaped, pre);
 			if (unlikely(r != DP_DROP_NONE))
 				goto drop;
 			if (shaped)
 				b = &w->shaped[out];
 		}
-		eth_output(m, &meta, l3_len, nh, &dp->ports[out]);
+		eth_output(m, &meta, l3_len, nh, nh_vlan, &dp->ports[out]);
 		w->stats[in].forwarded++;
 		b->pkts[b->n++] = m;
 		return;
@@ -264,10 +276,11 @@ process_pkt(struct dp_worker *w, struct rte_mbuf *m, unsigned in, int32_t pre)
 		if (verdict_arg(v) == DP_PUNT_UNRESOLVED && dp->has_access) {
 			sub_l4_fill(&l4, frame, &meta, l3_len);
 			r = enforce(w, m, frame, &meta, &l4, l3_len, in, nh_word_port(nh), nh,
-				    false, NULL, pre);
+				    nh_vlan, false, NULL, pre);
 			if (unlikely(r != DP_DROP_NONE))
 				goto drop;
 		}
+		vlan_punt_normalise(frame, &meta);
 		punt_pkt(w, m, in, (enum dp_punt_reason)verdict_arg(v));
 		return;
 	default:

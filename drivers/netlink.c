@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "drivers/netlink.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <netlink/cache.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/vlan.h>
 #include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 
@@ -40,6 +45,8 @@ nl_errno(int nle)
 		return -ENOENT;
 	case NLE_INVAL:
 		return -EINVAL;
+	case NLE_OPNOTSUPP:
+		return -EOPNOTSUPP;
 	default:
 		return -EIO;
 	}
@@ -163,6 +170,37 @@ out_free:
 	if (route != NULL)
 		rtnl_route_put(route);
 	return nl_errno(err);
+}
+
+int
+knl_vlan_add(struct knl *k, int parent, const char *name, uint16_t id, bool dot1ad,
+	     int *ret_ifindex)
+{
+	struct rtnl_link *link;
+	unsigned ifindex;
+	int err;
+
+	link = rtnl_link_vlan_alloc();
+	if (link == NULL)
+		return -ENOMEM;
+	rtnl_link_set_link(link, parent);
+	rtnl_link_set_name(link, name);
+	err = rtnl_link_vlan_set_id(link, id);
+	if (err >= 0 && dot1ad)
+		err = rtnl_link_vlan_set_protocol(link, htons(ETH_P_8021AD));
+	if (err >= 0) {
+		/* up at once, as `ip link add ... up`: it follows its tap's carrier */
+		rtnl_link_set_flags(link, IFF_UP);
+		err = rtnl_link_add(k->sock, link, NLM_F_CREATE | NLM_F_EXCL);
+	}
+	rtnl_link_put(link);
+	if (err < 0)
+		return nl_errno(err);
+	ifindex = if_nametoindex(name);
+	if (ifindex == 0)
+		return -ENODEV;
+	*ret_ifindex = (int)ifindex;
+	return 0;
 }
 
 static void

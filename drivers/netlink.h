@@ -2,13 +2,14 @@
 #ifndef CUCO_DRIVERS_NETLINK_H
 #define CUCO_DRIVERS_NETLINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/inet.h"
 
 /*
- * The kernel side of the slow path over rtnetlink (libnl-route): addresses
- * and routes on the tap interfaces, and the neighbours the kernel learns
+ * The kernel side of the slow path over rtnetlink (libnl-route): VLAN
+ * interfaces on the taps, addresses and routes on them, and the neighbours the kernel learns
  * there (RTM_NEWNEIGH / RTM_DELNEIGH), reported to a callback.
  * Control thread only.
  */
@@ -32,6 +33,15 @@ int knl_addr_add(struct knl *k, int ifindex, const struct inet_prefix *pfx);
 /* Add (or replace) the route @dst via @gw out of @ifindex in the main table. */
 int knl_route_add(struct knl *k, const struct inet_prefix *dst, const struct inet_addr *gw,
 		  int ifindex);
+
+/*
+ * Create the VLAN interface @name with VLAN id @id on interface @parent,
+ * 802.1ad when @dot1ad (the outer tag of a QinQ pair) else 802.1Q, and set
+ * it up. Returns 0 with its index, or a negative errno (-EEXIST when the
+ * name is taken, -EOPNOTSUPP when the kernel has no 802.1Q support).
+ */
+int knl_vlan_add(struct knl *k, int parent, const char *name, uint16_t id, bool dot1ad,
+		 int *ret_ifindex);
 
 /*
  * Report every neighbour the kernel has now, then watch for changes: each

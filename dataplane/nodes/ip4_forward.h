@@ -19,10 +19,12 @@
  * A route to a next-hop group (ECMP) takes the member its flow hashes to
  * (ecmp.h); that member then decides as a plain next hop would.
  * On forward, @ret_nh holds the next hop word for the rewrite; on a punt
- * for an unresolved next hop, the word naming the output port.
+ * for an unresolved next hop, the word naming the output port. @ret_vlan
+ * then holds the next hop's VLAN word (nexthop.h: the tags it is sent
+ * with, and the access line it belongs to).
  */
 static inline verdict_t
-ip4_forward(const struct dp *dp, struct rte_ipv4_hdr *ip, uint64_t *ret_nh)
+ip4_forward(const struct dp *dp, struct rte_ipv4_hdr *ip, uint64_t *ret_nh, uint32_t *ret_vlan)
 {
 	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
 	uint32_t nh_id, check;
@@ -35,8 +37,11 @@ ip4_forward(const struct dp *dp, struct rte_ipv4_hdr *ip, uint64_t *ret_nh)
 	if (unlikely(nh_id == 0))
 		return verdict_drop(DP_DROP_NO_ROUTE);
 	w = nh_read(dp->nht, nh_id);
-	if (nh_word_kind(w) == NH_KIND_GROUP)
-		w = nh_group_pick(dp->nht, w, ecmp_hash4(ip));
+	if (nh_word_kind(w) == NH_KIND_GROUP) {
+		nh_id = nh_group_member(dp->nht, w, ecmp_hash4(ip));
+		w = nh_read(dp->nht, nh_id);
+	}
+	*ret_vlan = nh_read_vlan(dp->nht, nh_id); /* same cache line as the word */
 	v = nh_verdict(w, ip->time_to_live, ret_nh);
 	if (verdict_kind(v) != VERDICT_FWD)
 		return v;

@@ -15,11 +15,12 @@
  * and link-local destinations (ND among them) go to the kernel; the hop limit
  * is decremented (RFC 8200 §3), and one that would reach 0 goes to the kernel
  * for ICMPv6 time exceeded (RFC 4443 §3.3). @info is what ip6_input() found
- * (for the ECMP hash of routes to a next-hop group).
+ * (for the ECMP hash of routes to a next-hop group). @ret_nh and @ret_vlan
+ * as ip4_forward().
  */
 static inline verdict_t
 ip6_forward(const struct dp *dp, struct rte_ipv6_hdr *ip, const struct ip6_info *info,
-	    uint64_t *ret_nh)
+	    uint64_t *ret_nh, uint32_t *ret_vlan)
 {
 	uint32_t nh_id;
 	verdict_t v;
@@ -33,8 +34,11 @@ ip6_forward(const struct dp *dp, struct rte_ipv6_hdr *ip, const struct ip6_info 
 	if (unlikely(nh_id == 0))
 		return verdict_drop(DP_DROP_NO_ROUTE);
 	w = nh_read(dp->nht, nh_id);
-	if (nh_word_kind(w) == NH_KIND_GROUP)
-		w = nh_group_pick(dp->nht, w, ecmp_hash6(ip, info));
+	if (nh_word_kind(w) == NH_KIND_GROUP) {
+		nh_id = nh_group_member(dp->nht, w, ecmp_hash6(ip, info));
+		w = nh_read(dp->nht, nh_id);
+	}
+	*ret_vlan = nh_read_vlan(dp->nht, nh_id); /* same cache line as the word */
 	v = nh_verdict(w, ip->hop_limits, ret_nh);
 	if (verdict_kind(v) == VERDICT_FWD)
 		ip->hop_limits--;

@@ -16,16 +16,17 @@
  * classify -> availability -> meter and colour action -> count.
  * Returns SUB_DROP_MAX to forward, the reason to drop, or, when @can_shape
  * and the profile shapes this direction, SUB_SHAPE with the slot in
- * @ret_slot: the caller queues and counts it. @dst_mac is the next hop's
- * MAC (downstream classification by MAC), or NULL. @preslot is the slot a
- * burst-wide lookup already found in @s, or -1.
+ * @ret_slot: the caller queues and counts it. Downstream, @nh_vlan is the
+ * next hop's VLAN word (classification by access line) and @dst_mac its
+ * MAC (classification by MAC), or NULL. @preslot is the slot a burst-wide
+ * lookup already found in @s, or -1.
  */
 static inline enum sub_drop_reason
 sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned worker,
 		uint8_t *frame, const struct pkt_meta *meta, const struct sub_l4 *l4,
 		uint32_t len, enum sub_dir dir, uint8_t access_port, bool unknown_drop,
-		uint64_t now, bool can_shape, uint32_t *ret_slot, const uint8_t *dst_mac,
-		int32_t preslot)
+		uint64_t now, bool can_shape, uint32_t *ret_slot, uint32_t nh_vlan,
+		const uint8_t *dst_mac, int32_t preslot)
 {
 	uint32_t slot = SUB_SLOT_UNKNOWN;
 	struct sub_counters *c;
@@ -38,7 +39,8 @@ sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned wo
 		slot = (uint32_t)preslot; /* sub_preclassify() found it in this very set */
 	else if (s != NULL)
 		slot = dir == SUB_UP ? sub_classify_up(s, frame, meta, access_port)
-				     : sub_classify_down(s, frame, meta, dst_mac);
+				     : sub_classify_down(s, frame, meta, access_port, nh_vlan,
+							 dst_mac);
 	c = &t->counters[worker][slot * SUB_DIRS + dir];
 	if (slot == SUB_SLOT_UNKNOWN) {
 		if (unknown_drop) {

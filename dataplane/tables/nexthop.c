@@ -9,10 +9,12 @@
 #include <rte_jhash.h>
 #include <rte_malloc.h>
 
+/* (address, port, VLAN); a VLAN's connected next hop has family AF_UNSPEC. */
 struct nh_key {
 	uint8_t family;
 	uint8_t port;
 	uint8_t pad[2];
+	uint32_t vlan;
 	uint8_t addr[16];
 };
 
@@ -32,11 +34,14 @@ struct nh_ctl {
 };
 
 static void
-make_key(struct nh_key *k, const struct inet_addr *addr, uint8_t port)
+make_key(struct nh_key *k, const struct inet_addr *addr, uint8_t port, uint32_t vlan)
 {
 	memset(k, 0, sizeof(*k));
-	k->family = addr->family;
 	k->port = port;
+	k->vlan = vlan;
+	if (addr == NULL)
+		return;
+	k->family = addr->family;
 	memcpy(k->addr, addr->family == AF_INET ? (const void *)&addr->v4 : (const void *)&addr->v6,
 	       addr->family == AF_INET ? 4 : 16);
 }
@@ -72,10 +77,10 @@ nh_ctl_create(unsigned n_ports, struct rte_rcu_qsbr *qsv, struct nh_ctl **ret_ct
 		nh_ctl_free(ctl);
 		return -ENOMEM;
 	}
-	ctl->table->word[NH_ID_LOCAL] = nh_word_make(NH_KIND_LOCAL, false, 0, NULL);
-	ctl->table->word[NH_ID_BLACKHOLE] = nh_word_make(NH_KIND_BLACKHOLE, false, 0, NULL);
+	ctl->table->e[NH_ID_LOCAL].word = nh_word_make(NH_KIND_LOCAL, false, 0, NULL);
+	ctl->table->e[NH_ID_BLACKHOLE].word = nh_word_make(NH_KIND_BLACKHOLE, false, 0, NULL);
 	for (i = 0; i < n_ports; i++)
-		ctl->table->word[NH_ID_CONNECTED(i)] =
+		ctl->table->e[NH_ID_CONNECTED(i)].word =
 			nh_word_make(NH_KIND_CONNECTED, false, (uint8_t)i, NULL);
 	for (i = NH_MAX - 1; i >= NH_FIRST_DYNAMIC; i--)
 		ctl->free_ids[ctl->n_free++] = i;
@@ -103,26 +108,40 @@ nh_ctl_table(const struct nh_ctl *ctl)
 	return ctl->table;
 }
 
-int
-nh_ctl_find(const struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
+static int
+find_key(const struct nh_ctl *ctl, const struct nh_key *k)
 {
-	struct nh_key k;
 	void *data;
 
-	make_key(&k, addr, port);
-	if (rte_hash_lookup_data(ctl->by_key, &k, &data) < 0)
+	if (rte_hash_lookup_data(ctl->by_key, k, &data) < 0)
 		return -ENOENT;
 	return (int)(uintptr_t)data;
 }
 
 int
-nh_ctl_get(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
+nh_ctl_find_vlan(const struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port,
+		 uint32_t vlan)
 {
 	struct nh_key k;
+
+	make_key(&k, addr, port, vlan);
+	return find_key(ctl, &k);
+}
+
+int
+nh_ctl_find(const struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
+{
+	return nh_ctl_find_vlan(ctl, addr, port, 0);
+}
+
+/* Take a reference on the next hop of key @k, creating it as @kind if needed. */
+static int
+get_key(struct nh_ctl *ctl, const struct nh_key *k, enum nh_kind kind)
+{
 	uint32_t id;
 	int ret;
 
-	ret = nh_ctl_find(ctl, addr, port);
+	ret = find_key(ctl, k);
 	if (ret >= 0) {
 		ctl->refs[ret]++;
 		return ret;
@@ -130,17 +149,44 @@ nh_ctl_get(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
 	if (ctl->n_free == 0)
 		return -ENOSPC;
 	id = ctl->free_ids[ctl->n_free - 1];
-	make_key(&k, addr, port);
-	ret = rte_hash_add_key_data(ctl->by_key, &k, (void *)(uintptr_t)id);
+	ret = rte_hash_add_key_data(ctl->by_key, k, (void *)(uintptr_t)id);
 	if (ret < 0)
 		return -ENOSPC;
 	ctl->n_free--;
 	ctl->n_used++;
-	ctl->keys[id] = k;
+	ctl->keys[id] = *k;
 	ctl->refs[id] = 1;
-	__atomic_store_n(&ctl->table->word[id], nh_word_make(NH_KIND_GATEWAY, false, port, NULL),
+	/* Written before the word is published (release below): see nexthop.h. */
+	ctl->table->e[id].vlan = k->vlan;
+	__atomic_store_n(&ctl->table->e[id].word, nh_word_make(kind, false, k->port, NULL),
 			 __ATOMIC_RELEASE);
 	return (int)id;
+}
+
+int
+nh_ctl_get_vlan(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port, uint32_t vlan)
+{
+	struct nh_key k;
+
+	make_key(&k, addr, port, vlan);
+	return get_key(ctl, &k, NH_KIND_GATEWAY);
+}
+
+int
+nh_ctl_get(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
+{
+	return nh_ctl_get_vlan(ctl, addr, port, 0);
+}
+
+int
+nh_ctl_connected_vlan(struct nh_ctl *ctl, uint8_t port, uint32_t vlan)
+{
+	struct nh_key k;
+
+	if (vlan == 0)
+		return -EINVAL;
+	make_key(&k, NULL, port, vlan);
+	return get_key(ctl, &k, NH_KIND_CONNECTED);
 }
 
 void
@@ -161,7 +207,7 @@ nh_ctl_put(struct nh_ctl *ctl, uint32_t id)
 		return;
 	if (--ctl->refs[id] > 0)
 		return;
-	w = ctl->table->word[id];
+	w = ctl->table->e[id].word;
 	if (nh_word_kind(w) == NH_KIND_GROUP)
 		rte_hash_del_key(ctl->groups, &ctl->table->group[nh_word_group(w)]);
 	else
@@ -173,7 +219,8 @@ nh_ctl_put(struct nh_ctl *ctl, uint32_t id)
 	 * or the slot can name anything else.
 	 */
 	rte_rcu_qsbr_synchronize(ctl->qsv, RTE_QSBR_THRID_INVALID);
-	__atomic_store_n(&ctl->table->word[id], 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&ctl->table->e[id].word, 0, __ATOMIC_RELEASE);
+	ctl->table->e[id].vlan = 0;
 	ctl->free_ids[ctl->n_free++] = id;
 	ctl->n_used--;
 	if (nh_word_kind(w) != NH_KIND_GROUP)
@@ -199,7 +246,7 @@ member_ok(const struct nh_ctl *ctl, uint32_t id)
 
 	if (id >= NH_MAX)
 		return false;
-	kind = nh_word_kind(ctl->table->word[id]);
+	kind = nh_word_kind(ctl->table->e[id].word);
 	return kind == NH_KIND_CONNECTED || (kind == NH_KIND_GATEWAY && ctl->refs[id] > 0);
 }
 
@@ -249,11 +296,12 @@ nh_ctl_group_get(struct nh_ctl *ctl, const uint32_t *members, unsigned n)
 	for (i = 0; i < g.n; i++)
 		nh_ctl_ref(ctl, g.member[i]);
 	ctl->table->group[slot] = g;
+	ctl->table->e[id].vlan = 0;
 	/*
 	 * Release: a worker that reads the word (and then fences with acquire in
-	 * nh_group_pick) sees the members written above.
+	 * nh_group_member) sees the members written above.
 	 */
-	__atomic_store_n(&ctl->table->word[id],
+	__atomic_store_n(&ctl->table->e[id].word,
 			 nh_word_make(NH_KIND_GROUP, false, 0, NULL) | ((uint64_t)slot << 16),
 			 __ATOMIC_RELEASE);
 	return (int)id;
@@ -269,22 +317,22 @@ nh_ctl_group_count(const struct nh_ctl *ctl)
 void
 nh_ctl_resolve(struct nh_ctl *ctl, uint32_t id, const struct rte_ether_addr *mac)
 {
-	uint64_t w = ctl->table->word[id];
+	uint64_t w = ctl->table->e[id].word;
 
 	/* Release: a worker that sees "resolved" sees the MAC written with it. */
-	__atomic_store_n(&ctl->table->word[id],
+	__atomic_store_n(&ctl->table->e[id].word,
 			 nh_word_make(nh_word_kind(w), mac != NULL, nh_word_port(w), mac),
 			 __ATOMIC_RELEASE);
 }
 
 int
-nh_ctl_learn(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port,
-	     const struct rte_ether_addr *mac)
+nh_ctl_learn_vlan(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port, uint32_t vlan,
+		  const struct rte_ether_addr *mac)
 {
-	int id = nh_ctl_find(ctl, addr, port);
+	int id = nh_ctl_find_vlan(ctl, addr, port, vlan);
 
 	if (id < 0 || !ctl->learned[id]) {
-		id = nh_ctl_get(ctl, addr, port);
+		id = nh_ctl_get_vlan(ctl, addr, port, vlan);
 		if (id < 0)
 			return id;
 		ctl->learned[id] = true;
@@ -294,9 +342,16 @@ nh_ctl_learn(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port,
 }
 
 int
-nh_ctl_forget(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
+nh_ctl_learn(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port,
+	     const struct rte_ether_addr *mac)
 {
-	int id = nh_ctl_find(ctl, addr, port);
+	return nh_ctl_learn_vlan(ctl, addr, port, 0, mac);
+}
+
+int
+nh_ctl_forget_vlan(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port, uint32_t vlan)
+{
+	int id = nh_ctl_find_vlan(ctl, addr, port, vlan);
 
 	if (id < 0 || !ctl->learned[id])
 		return -ENOENT;
@@ -304,6 +359,12 @@ nh_ctl_forget(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
 	ctl->learned[id] = false;
 	nh_ctl_put(ctl, (uint32_t)id);
 	return id;
+}
+
+int
+nh_ctl_forget(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port)
+{
+	return nh_ctl_forget_vlan(ctl, addr, port, 0);
 }
 
 unsigned

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
@@ -25,6 +26,14 @@
  * "local" (punt to the kernel), "blackhole", and one "connected, neighbour
  * unknown" next hop per port. The rest are gateways and neighbours, keyed by
  * (address, port) on the control side and reference counted, and groups.
+ *
+ * Each next hop also has a VLAN word (struct nh_entry.vlan, beside its word,
+ * in the same cache line): the tags a packet sent to it carries, 0 for none.
+ * The VLAN is part of a next hop's key (a neighbour learned on tap-cust0.100
+ * is (address, cust0, VLAN 100)), so it never changes while the id lives:
+ * it is written before the word is published and needs no atomic read.
+ * Connected next hops of a port's VLANs are dynamic ids of kind
+ * NH_KIND_CONNECTED keyed by (port, VLAN) without an address.
  *
  * A group (ECMP) is a next hop of kind NH_KIND_GROUP whose bits 16..31 name
  * a slot of the group table: 2 to NH_GROUP_MAX_MEMBERS member next hops
@@ -64,8 +73,40 @@ struct nh_group {
 	uint16_t member[NH_GROUP_MAX_MEMBERS];
 };
 
+/*
+ * The VLAN word: 0 untagged; else the outer VLAN id in bits 0..11 and the
+ * inner one in bits 16..27 (0: a single tag). One tag is 802.1Q (0x8100);
+ * a pair is 802.1ad outside (0x88a8) and 802.1Q inside (QinQ).
+ */
+#define NH_VLAN(outer, inner) ((uint32_t)((outer) & 0xfff) | ((uint32_t)((inner) & 0xfff) << 16))
+
+static inline uint16_t
+nh_vlan_outer(uint32_t v)
+{
+	return (uint16_t)(v & 0xfff);
+}
+
+static inline uint16_t
+nh_vlan_inner(uint32_t v)
+{
+	return (uint16_t)((v >> 16) & 0xfff);
+}
+
+/* Number of tags a VLAN word asks for: 0, 1 or 2. */
+static inline unsigned
+nh_vlan_tags(uint32_t v)
+{
+	return v == 0 ? 0 : nh_vlan_inner(v) != 0 ? 2 : 1;
+}
+
+struct nh_entry {
+	uint64_t word;
+	uint32_t vlan; /* fixed for the id's life: see above */
+	uint32_t rsvd;
+};
+
 struct nh_table {
-	uint64_t word[NH_MAX];
+	struct nh_entry e[NH_MAX];
 	struct nh_group group[NH_GROUP_MAX];
 };
 
@@ -120,17 +161,24 @@ static inline uint64_t
 nh_read(const struct nh_table *t, uint32_t id)
 {
 	/* Relaxed: the word is self-contained; see the layout above. */
-	return __atomic_load_n(&t->word[id], __ATOMIC_RELAXED);
+	return __atomic_load_n(&t->e[id].word, __ATOMIC_RELAXED);
+}
+
+/* Worker side: the VLAN word of next hop @id (fixed while @id is in use). */
+static inline uint32_t
+nh_read_vlan(const struct nh_table *t, uint32_t id)
+{
+	return t->e[id].vlan;
 }
 
 /*
- * Worker side: the word of the member of group word @w that a flow of hash
+ * Worker side: the id of the member of group word @w that a flow of hash
  * @hash takes. Members are picked by multiplying the hash into [0, n)
  * (Lemire's reduction: the high bits decide, no division); the same hash
  * always gives the same member while the group is in force.
  */
-static inline uint64_t
-nh_group_pick(const struct nh_table *t, uint64_t w, uint32_t hash)
+static inline uint32_t
+nh_group_member(const struct nh_table *t, uint64_t w, uint32_t hash)
 {
 	const struct nh_group *g;
 
@@ -141,7 +189,14 @@ nh_group_pick(const struct nh_table *t, uint64_t w, uint32_t hash)
 	 */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	g = &t->group[nh_word_group(w)];
-	return nh_read(t, g->member[((uint64_t)hash * g->n) >> 32]);
+	return g->member[((uint64_t)hash * g->n) >> 32];
+}
+
+/* Worker side: the word of that member (see nh_group_member()). */
+static inline uint64_t
+nh_group_pick(const struct nh_table *t, uint64_t w, uint32_t hash)
+{
+	return nh_read(t, nh_group_member(t, w, hash));
 }
 
 /* Control side. All functions below run on the control thread only. */
@@ -163,6 +218,18 @@ const struct nh_table *nh_ctl_table(const struct nh_ctl *ctl);
  * (unresolved) if needed. Returns its id, or -ENOSPC when the table is full.
  */
 int nh_ctl_get(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port);
+
+/* As nh_ctl_get(), for a gateway on VLAN @vlan (NH_VLAN()) of @port; 0 is untagged. */
+int nh_ctl_get_vlan(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port,
+		    uint32_t vlan);
+
+/*
+ * Take a reference on the connected next hop of VLAN @vlan (non-zero) of
+ * @port, creating it if needed: what a route to that VLAN's subnet names
+ * (punt to resolve, classified and tagged as that VLAN's). Returns its id,
+ * or -ENOSPC.
+ */
+int nh_ctl_connected_vlan(struct nh_ctl *ctl, uint8_t port, uint32_t vlan);
 
 /*
  * Drop a reference taken by nh_ctl_get(), nh_ctl_ref() or nh_ctl_group_get();
@@ -192,6 +259,10 @@ unsigned nh_ctl_group_count(const struct nh_ctl *ctl);
 /* Find the id of (@addr, @port) without taking a reference; -ENOENT if none. */
 int nh_ctl_find(const struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port);
 
+/* As nh_ctl_find(), on VLAN @vlan of @port. */
+int nh_ctl_find_vlan(const struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port,
+		     uint32_t vlan);
+
 /* Set (@mac != NULL) or clear the resolution of next hop @id. */
 void nh_ctl_resolve(struct nh_ctl *ctl, uint32_t id, const struct rte_ether_addr *mac);
 
@@ -203,12 +274,20 @@ void nh_ctl_resolve(struct nh_ctl *ctl, uint32_t id, const struct rte_ether_addr
 int nh_ctl_learn(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port,
 		 const struct rte_ether_addr *mac);
 
+/* As nh_ctl_learn(), for a neighbour on VLAN @vlan of @port. */
+int nh_ctl_learn_vlan(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port,
+		      uint32_t vlan, const struct rte_ether_addr *mac);
+
 /*
  * The neighbour is gone: the next hop is unresolved and loses the
  * neighbour's reference. The caller removes routes naming it first.
  * Returns the id it had, or -ENOENT if the neighbour was not learned.
  */
 int nh_ctl_forget(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port);
+
+/* As nh_ctl_forget(), for a neighbour on VLAN @vlan of @port. */
+int nh_ctl_forget_vlan(struct nh_ctl *ctl, const struct inet_addr *addr, uint8_t port,
+		       uint32_t vlan);
 
 /* Number of dynamic next hops in use. */
 unsigned nh_ctl_count(const struct nh_ctl *ctl);

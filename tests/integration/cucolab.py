@@ -16,6 +16,20 @@ With uplinks=2 (scripts/lab --uplinks 2) a second uplink port up1 of the
 appliance (192.0.2.1/25, 2001:db8:200:1::1/64) reaches P-up's eth1
 (192.0.2.2/25, 2001:db8:200:1::2/64): two paths to the same router, for ECMP.
 
+With vlans=True (cucolab run --vlans) the customer side also has VLAN
+subscribers' interfaces on P-cust's eth0, and the appliance a VLAN
+sub-interface for each (config 'vlan' of port cust0); cust0's untagged subnet
+shrinks to 198.51.100.0/25 to make room:
+
+    eth0.100      802.1Q 100      198.51.100.130/26 2001:db8:100:100::2/64
+    eth0.200.300  802.1ad 200,    198.51.100.194/26 2001:db8:100:200::2/64
+                  802.1Q 300      (MTU 1496: a veth takes 4 bytes of tags)
+    appliance     tap-cust0.100   198.51.100.129/26 2001:db8:100:100::1/64
+                  tap-c0.200.300  198.51.100.193/26 2001:db8:100:200::1/64
+
+Each VLAN address of P-cust routes by its own default route (policy routing:
+`from ADDRESS lookup TABLE`), so a test picks the VLAN by the source address.
+
 With frr=True (scripts/lab --frr) FRR runs in P-edge (zebra with the FPM
 module feeding the dataplane on 127.0.0.1 port 2620, staticd, bgpd, AS 64500)
 and in P-up (the upstream router, AS 64501, holding 203.0.113.129/25 and
@@ -79,6 +93,20 @@ GW_UP1_4, GW_UP1_6 = "192.0.2.1", "2001:db8:200:1::1"
 PEER_IFACE = {"up1": "eth1"}
 
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,30}$")
+
+# vlans=True: VLAN subscribers on P-cust's eth0 (see the module's text).
+# cust0's untagged subnet is then a /25.
+VLAN_CUST_ADDR4, VLAN_GW_CUST4 = "198.51.100.2/25", "198.51.100.1/25"
+# (interface in P-cust, outer, inner, appliance addresses, customer addresses,
+#  routing table in P-cust, the appliance's interface name if not the default)
+VLANS = (
+    ("eth0.100", 100, 0, ("198.51.100.129/26", "2001:db8:100:100::1/64"),
+     ("198.51.100.130/26", "2001:db8:100:100::2/64"), 100, None),
+    ("eth0.200.300", 200, 300, ("198.51.100.193/26", "2001:db8:100:200::1/64"),
+     ("198.51.100.194/26", "2001:db8:100:200::2/64"), 200, "tap-c0.200.300"),
+)
+# two tags on a 1500-byte veth leave room for 1496 bytes of IP
+QINQ_MTU = 1496
 
 # FRR (frr=True): the appliance (AS 64500) and the upstream router in P-up
 # (AS 64501) peer over IPv4 and IPv6 through the fast path's slow path. The
@@ -198,6 +226,18 @@ def telemetry_query(file_prefix, cmd, timeout=5.0):
     return reply[key]
 
 
+def kernel_has_vlans(ns):
+    """Whether this kernel makes 802.1Q interfaces (CONFIG_VLAN_8021Q): tried
+    on a veth in a throwaway namespace ns, removed again. Needs root."""
+    run(["ip", "netns", "add", ns])
+    try:
+        run(["ip", "-n", ns, "link", "add", "p0", "type", "veth", "peer", "name", "p1"])
+        return run(["ip", "-n", ns, "link", "add", "link", "p0", "name", "p0.5",
+                    "type", "vlan", "id", "5"], check=False).returncode == 0
+    finally:
+        run(["ip", "netns", "delete", ns], check=False)
+
+
 class Lab:
     """One lab. Use as a context manager, or start() / stop().
 
@@ -210,7 +250,7 @@ class Lab:
     def __init__(self, prefix, *, workers=1, idle_sleep=20, binary=None,
                  state_root=None, ready_timeout=30.0, kernel=False, frr=False,
                  fpm_stale_time=2, say=None, memory_mb=DEFAULT_MEMORY_MB, dpctl=None,
-                 config_extra=(), port_extra=None, uplinks=1):
+                 config_extra=(), port_extra=None, uplinks=1, vlans=False):
         if not PREFIX_RE.match(prefix):
             raise ValueError(f"lab prefix {prefix!r}: use [a-z][a-z0-9]*, "
                              "at most 31 characters")
@@ -219,6 +259,11 @@ class Lab:
         self.prefix = prefix
         # the dataplane's ports: (name, device, role, addresses, peer namespace)
         self.ports_cfg = PORTS + ((UP1_PORT,) if uplinks == 2 else ())
+        self.vlans = bool(vlans)
+        if self.vlans:
+            cust = self.ports_cfg[0]
+            self.ports_cfg = ((*cust[:3], (VLAN_GW_CUST4, cust[3][1]), cust[4]),
+                              *self.ports_cfg[1:])
         self.workers = int(workers)
         self.idle_sleep = int(idle_sleep)
         self.binary = Path(binary or os.environ.get("CUCO_DATAPLANE")
@@ -404,7 +449,7 @@ class Lab:
                          f"net.ipv6.conf.{port}.accept_ra=0")
             self.ip("edge", "link", "set", port, "up")
         for key, a4, a6, routes in (
-                ("cust", CUST_ADDR4, CUST_ADDR6,
+                ("cust", VLAN_CUST_ADDR4 if self.vlans else CUST_ADDR4, CUST_ADDR6,
                  (("-4", "default", GW_CUST4), ("-6", "default", GW_CUST6))),
                 ("up", UP_ADDR4, UP_ADDR6,
                  (("-4", "198.51.100.0/24", GW_UP4),
@@ -419,6 +464,8 @@ class Lab:
             self.ip(key, "addr", "add", a6, "dev", "eth0", "nodad")
             for fam, dst, via in routes:
                 self.ip(key, fam, "route", "add", dst, "via", via)
+        if self.vlans:
+            self._customer_vlans()
         if UP1_PORT in self.ports_cfg:
             # the second path to the same router; its replies go back by eth0
             self._sysctl("up", "net.ipv6.conf.eth1.accept_dad=0",
@@ -427,6 +474,41 @@ class Lab:
             self.ip("up", "link", "set", "eth1", "up")
             self.ip("up", "addr", "add", UP1_ADDR4, "dev", "eth1")
             self.ip("up", "addr", "add", UP1_ADDR6, "dev", "eth1", "nodad")
+
+    def _customer_vlans(self):
+        """VLAN interfaces on P-cust's eth0, each address with its own
+        default route through its VLAN (policy routing by source)."""
+        # replies come back on the VLAN the request left by, whatever the
+        # main table says about the source: no reverse-path filter
+        self._sysctl("cust", "net.ipv4.conf.all.rp_filter=0",
+                     "net.ipv4.conf.default.rp_filter=0",
+                     "net.ipv6.conf.default.accept_dad=0",
+                     "net.ipv6.conf.default.accept_ra=0")
+        made = set()
+        for name, outer, inner, gws, addrs, table, _edge_name in VLANS:
+            if inner:
+                parent = f"eth0.{outer}"
+                if parent not in made:
+                    self.ip("cust", "link", "add", "link", "eth0", "name", parent,
+                            "type", "vlan", "proto", "802.1ad", "id", str(outer))
+                    self.ip("cust", "link", "set", parent, "up")
+                    made.add(parent)
+                self.ip("cust", "link", "add", "link", parent, "name", name,
+                        "type", "vlan", "id", str(inner))
+                self.ip("cust", "link", "set", name, "mtu", str(QINQ_MTU))
+            else:
+                self.ip("cust", "link", "add", "link", "eth0", "name", name,
+                        "type", "vlan", "id", str(outer))
+            self.ns_run("cust", ["ethtool", "-K", name, "tx", "off"], check=True)
+            self._sysctl("cust", f"net.ipv4.conf.{name}.rp_filter=0")
+            self.ip("cust", "link", "set", name, "up")
+            self.ip("cust", "addr", "add", addrs[0], "dev", name)
+            self.ip("cust", "addr", "add", addrs[1], "dev", name, "nodad")
+            for fam, addr, gw in (("-4", addrs[0], gws[0]), ("-6", addrs[1], gws[1])):
+                self.ip("cust", fam, "rule", "add", "from", addr.split("/")[0],
+                        "lookup", str(table))
+                self.ip("cust", fam, "route", "add", "default", "via", gw.split("/")[0],
+                        "dev", name, "table", str(table))
 
     def _kernel_routing(self):
         for port, _dev, _role, addrs, _peer in self.ports_cfg:
@@ -585,6 +667,12 @@ class Lab:
             lines.append(f"    device {dev}")
             lines.append(f"    role {role}")
             lines += [f"    address {a}" for a in addrs]
+            if self.vlans and port == "cust0":
+                for _name, outer, inner, gws, _a, _t, edge_name in VLANS:
+                    vid = f"{outer}.{inner}" if inner else f"{outer}"
+                    tap = f" tap {edge_name}" if edge_name else ""
+                    lines.append(f"    vlan {vid}{tap} "
+                                 + " ".join(f"address {g}" for g in gws))
             lines += [f"    {extra}" for extra in self.port_extra.get(port, ())]
             lines += ["}", ""]
         return "\n".join(lines)
@@ -772,8 +860,14 @@ class Lab:
         out.append(f"lab {self.prefix}:")
         out.append(f"  namespaces: {self.ns_cust} (customer), {self.ns_edge} "
                    f"(the appliance), {self.ns_up} (uplink)")
-        out.append(f"  {self.ns_cust:<12} eth0 {CUST_ADDR4} {CUST_ADDR6}, "
+        out.append(f"  {self.ns_cust:<12} eth0 "
+                   f"{VLAN_CUST_ADDR4 if self.vlans else CUST_ADDR4} {CUST_ADDR6}, "
                    f"default via {GW_CUST4} / {GW_CUST6}")
+        if self.vlans:
+            for name, outer, inner, gws, addrs, table, _e in VLANS:
+                tags = f"802.1ad {outer} + 802.1Q {inner}" if inner else f"802.1Q {outer}"
+                out.append(f"  {'':<12} {name} ({tags}) {addrs[0]} {addrs[1]}, "
+                           f"table {table}: default via {gws[0].split('/')[0]}")
         out.append(f"  {self.ns_up:<12} eth0 {UP_ADDR4} {UP_ADDR6}, "
                    f"198.51.100.0/24 via {GW_UP4}, 2001:db8:100::/48 via {GW_UP6}")
         if self.kernel:
@@ -868,7 +962,7 @@ cuco-controld (REST API): {ctld.url}
 def _cmd_run(args):
     lab = Lab(args.prefix, workers=args.workers, kernel=args.kernel,
               idle_sleep=args.idle_sleep, frr=args.frr, uplinks=args.uplinks,
-              say=_stderr)
+              vlans=args.vlans, say=_stderr)
     ctld = None
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
@@ -940,6 +1034,9 @@ def main(argv=None):
                         "an upstream BGP router in P-up")
     r.add_argument("--uplinks", type=int, choices=(1, 2), default=1,
                    help="2: a second uplink up1 <-> P-up eth1 (for ECMP)")
+    r.add_argument("--vlans", action="store_true",
+                   help="VLAN subscribers on the customer side (802.1Q 100 and "
+                        "QinQ 200.300) and VLAN sub-interfaces on the appliance")
     r.add_argument("--no-controld", dest="controld", action="store_false",
                    help="do not start cuco-controld and its PostgreSQL cluster")
     r.add_argument("--api-port", type=int, default=8080,

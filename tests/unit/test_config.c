@@ -109,7 +109,44 @@ test_values(void **state)
 			    "192.0.2.0/24");
 	assert_int_equal(cfg->routes[0].port, 1);
 	assert_int_equal(cfg->routes[1].port, 1);
+	assert_int_equal(cfg->routes[1].vlan, 0);
 	assert_int_equal(cfg->routes[1].line, 20);
+	dp_config_free(cfg);
+	free(text);
+}
+
+static void
+test_vlans(void **state)
+{
+	struct dp_config *cfg;
+	const struct dp_port_config *c;
+	char err[512], *text;
+	char buf[INET_PREFIX_STRLEN];
+
+	text = slurp(golden_dir, "vlan-good.conf");
+	assert_non_null(text);
+	assert_int_equal(dp_config_parse("vlan-good.conf", text, strlen(text), &cfg, err,
+					 sizeof(err)), 0);
+	c = &cfg->ports[0];
+	assert_int_equal(c->n_vlans, 3);
+	assert_int_equal(c->vlans[0].outer, 100);
+	assert_int_equal(c->vlans[0].inner, 0);
+	assert_string_equal(c->vlans[0].ifname, "tap-cust0.100");
+	assert_string_equal(c->vlans[0].outer_ifname, "");
+	assert_int_equal(c->vlans[0].n_addrs, 2);
+	assert_string_equal(inet_prefix_format(&c->vlans[0].addrs[1], buf, sizeof(buf)),
+			    "2001:db8:100:100::1/64");
+	assert_int_equal(c->vlans[1].outer, 200);
+	assert_int_equal(c->vlans[1].inner, 300);
+	assert_string_equal(c->vlans[1].ifname, "tap-c0.200.300");
+	assert_string_equal(c->vlans[1].outer_ifname, "tap-cust0.200");
+	assert_string_equal(c->vlans[2].outer_ifname, "tap-cust0.200");
+	assert_string_equal(cfg->ports[1].vlans[0].ifname, "tap-up0.7");
+	/* gateways on VLAN subnets: the port and 1 + the VLAN's index */
+	assert_int_equal(cfg->routes[0].port, 1);
+	assert_int_equal(cfg->routes[0].vlan, 1);
+	assert_int_equal(cfg->routes[1].port, 0);
+	assert_int_equal(cfg->routes[1].vlan, 1);
 	dp_config_free(cfg);
 	free(text);
 }
@@ -147,6 +184,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_vlans),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_missing_file),
 	};

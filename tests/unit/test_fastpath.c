@@ -2,7 +2,8 @@
 /*
  * Tables and forwarding decisions with a minimal EAL (no hugepages, no
  * devices): next hops, route sources, neighbour events from the kernel, the
- * IPv4/IPv6 forward stages and the Ethernet rewrite.
+ * IPv4/IPv6 forward stages and the Ethernet rewrite, VLAN next hops and
+ * egress tags.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -23,6 +24,7 @@
 #include "dataplane/nodes/eth_output.h"
 #include "dataplane/nodes/ip4_forward.h"
 #include "dataplane/nodes/ip6_forward.h"
+#include "dataplane/nodes/vlan_punt.h"
 
 #include <rte_udp.h>
 
@@ -42,16 +44,23 @@ struct fixture {
 	struct rte_mempool *pool;
 };
 
+/* VLAN sub-interfaces of cust0: 802.1Q 100, QinQ 200.300; a route via the pair. */
+static const char conf_vlan_text[] =
+	"port cust0 {\n device c\n role access\n address 198.51.100.1/25\n"
+	" vlan 100 address 198.51.100.129/26 address 2001:db8:100:100::1/64\n"
+	" vlan 200.300 tap c0.200.300 address 198.51.100.193/26\n}\n"
+	"port up0 {\n device u\n role uplink\n address 203.0.113.1/24\n}\n"
+	"route 192.0.2.0/25 via 198.51.100.194\n";
+
 static int
-setup(void **state)
+setup_conf(void **state, const char *text)
 {
 	static struct fixture f;
 	char err[256];
 	unsigned i;
 
 	memset(&f.dp, 0, sizeof(f.dp));
-	assert_int_equal(dp_config_parse("t", conf_text, strlen(conf_text), &f.cfg, err,
-					 sizeof(err)), 0);
+	assert_int_equal(dp_config_parse("t", text, strlen(text), &f.cfg, err, sizeof(err)), 0);
 	f.dp.cfg = f.cfg;
 	f.dp.n_ports = f.cfg->n_ports;
 	f.dp.n_workers = 1;
@@ -61,6 +70,9 @@ setup(void **state)
 		f.dp.ports[i].mac.addr_bytes[0] = 0x02;
 		f.dp.ports[i].mac.addr_bytes[5] = (uint8_t)(0x10 + i);
 	}
+	assert_int_equal(dp_vlans_init(&f.dp), 0);
+	for (i = 0; i < f.cfg->ports[0].n_vlans; i++)
+		f.dp.ports[0].vlans[i].ifindex = 200 + (int)i; /* as if the kernel made them */
 	f.dp.qsv = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
 	assert_non_null(f.dp.qsv);
 	assert_int_equal(rte_rcu_qsbr_init(f.dp.qsv, 1), 0);
@@ -77,10 +89,23 @@ setup(void **state)
 }
 
 static int
+setup(void **state)
+{
+	return setup_conf(state, conf_text);
+}
+
+static int
+setup_vlan(void **state)
+{
+	return setup_conf(state, conf_vlan_text);
+}
+
+static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	dp_vlans_free(&f->dp);
 	rt_ctl_free(f->dp.rt);
 	nh_ctl_free(f->dp.nh);
 	rte_free(f->dp.qsv);
@@ -123,54 +148,55 @@ test_ip4_decisions(void **state)
 	struct rte_ipv4_hdr ip;
 	struct rte_ether_addr m;
 	uint64_t nh = 0;
+	uint32_t nhv = 0;
 	verdict_t v;
 
 	ip = mk_ip4("198.51.100.1", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_LOCAL));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_LOCAL));
 	ip = mk_ip4("198.51.100.255", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_LOCAL));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_LOCAL));
 	ip = mk_ip4("224.0.0.5", 1);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_MULTICAST));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_MULTICAST));
 	ip = mk_ip4("8.8.8.8", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_drop(DP_DROP_NO_ROUTE));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_drop(DP_DROP_NO_ROUTE));
 	/* connected, neighbour unknown; and the static route's gateway unresolved:
 	 * punted, naming the output port so that enforcement still applies */
 	ip = mk_ip4("203.0.113.2", 64);
 	nh = 0;
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
 	assert_int_equal(nh_word_port(nh), 1);
 	ip = mk_ip4("192.0.2.9", 64);
 	nh = 0;
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
 	assert_int_equal(nh_word_port(nh), 1);
 	assert_int_equal(ip.time_to_live, 64); /* the kernel decrements it */
 
 	/* the kernel learns 203.0.113.2: both go to it now */
 	neigh(f, 1, "203.0.113.2", mac_up);
 	ip = mk_ip4("203.0.113.2", 64);
-	v = ip4_forward(&f->dp, &ip, &nh);
+	v = ip4_forward(&f->dp, &ip, &nh, &nhv);
 	assert_int_equal(v, verdict_fwd(1));
 	nh_word_mac(nh, &m);
 	assert_memory_equal(m.addr_bytes, mac_up, 6);
 	assert_int_equal(ip.time_to_live, 63);
 	assert_int_equal(rte_raw_cksum(&ip, sizeof(ip)), 0xffff); /* RFC 1624 update is right */
 	ip = mk_ip4("192.0.2.9", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_fwd(1));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_fwd(1));
 	ip = mk_ip4("192.0.2.9", 1);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_TTL_EXPIRED));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_TTL_EXPIRED));
 	assert_int_equal(ip.time_to_live, 1);
 
 	/* a neighbour learned on the wrong port's tap, or off-subnet, changes nothing */
 	neigh(f, 0, "192.0.2.77", mac_up);
 	ip = mk_ip4("192.0.2.77", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_fwd(1));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_fwd(1));
 
 	/* gone again: back to the slow path, never lost */
 	neigh(f, 1, "203.0.113.2", NULL);
 	ip = mk_ip4("203.0.113.2", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
 	ip = mk_ip4("192.0.2.9", 64);
-	assert_int_equal(ip4_forward(&f->dp, &ip, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
 	/* the static route keeps its next hop; the neighbour's host route is gone */
 	assert_int_equal(rt_ctl_count(f->dp.rt, AF_INET), 7);
 }
@@ -183,6 +209,7 @@ test_ip6_decisions(void **state)
 	struct rte_ipv6_hdr ip;
 	struct inet_addr a;
 	uint64_t nh = 0;
+	uint32_t nhv = 0;
 	int i;
 
 	memset(&ip, 0, sizeof(ip));
@@ -190,31 +217,36 @@ test_ip6_decisions(void **state)
 	ip.hop_limits = 64;
 	inet_addr_parse("2001:db8:300::5", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv),
+			 verdict_punt(DP_PUNT_UNRESOLVED));
 	/* many changes: each one swaps the double-buffered table */
 	for (i = 0; i < 3; i++) {
 		neigh(f, 1, "2001:db8:200::2", mac_up);
-		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_fwd(1));
+		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_fwd(1));
 		assert_int_equal(ip.hop_limits, 63);
 		ip.hop_limits = 64;
 		neigh(f, 1, "2001:db8:200::2", NULL);
-		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_UNRESOLVED));
+		assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv),
+			 verdict_punt(DP_PUNT_UNRESOLVED));
 	}
 	ip.dst_addr[0] = 0xff;
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_MULTICAST));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv),
+			 verdict_punt(DP_PUNT_MULTICAST));
 	inet_addr_parse("fe80::1", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_LOCAL));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_LOCAL));
 	inet_addr_parse("2001:db8:100::1", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_LOCAL));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv), verdict_punt(DP_PUNT_LOCAL));
 	inet_addr_parse("2001:db8:100::9", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
 	ip.hop_limits = 1;
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_punt(DP_PUNT_TTL_EXPIRED));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv),
+			 verdict_punt(DP_PUNT_TTL_EXPIRED));
 	inet_addr_parse("2001:db9::1", &a);
 	memcpy(ip.dst_addr, &a.v6, 16);
-	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh), verdict_drop(DP_DROP_NO_ROUTE));
+	assert_int_equal(ip6_forward(&f->dp, &ip, &info6, &nh, &nhv),
+			 verdict_drop(DP_DROP_NO_ROUTE));
 }
 
 static void
@@ -271,7 +303,8 @@ test_eth_output(void **state)
 	assert_non_null(p);
 	memset(p, 0xee, 64);
 	p[22] = 0x45;
-	eth_output(m, &meta, 28, nh_word_make(NH_KIND_GATEWAY, true, 1, &mac), &f->dp.ports[1]);
+	assert_true(eth_output_fits(m, &meta, 0));
+	eth_output(m, &meta, 28, nh_word_make(NH_KIND_GATEWAY, true, 1, &mac), 0, &f->dp.ports[1]);
 	assert_int_equal(rte_pktmbuf_pkt_len(m), 14 + 28);
 	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	assert_memory_equal(eth->dst_addr.addr_bytes, mac.addr_bytes, 6);
@@ -341,7 +374,8 @@ fwd4(struct fixture *f, struct pkt4 p)
 {
 	struct rte_ether_addr m;
 	uint64_t nh = 0;
-	verdict_t v = ip4_forward(&f->dp, &p.ip, &nh);
+	uint32_t nhv = 0;
+	verdict_t v = ip4_forward(&f->dp, &p.ip, &nh, &nhv);
 
 	if (v == verdict_punt(DP_PUNT_UNRESOLVED)) {
 		assert_int_equal(nh_word_port(nh), 1); /* enforcement still knows the port */
@@ -542,6 +576,7 @@ test_ecmp_spread_and_stick6(void **state)
 			struct ip6_info info = {.len = sizeof(p), .l4_off = 40,
 						.l4_proto = IPPROTO_UDP};
 			uint64_t nh = 0;
+			uint32_t nhv = 0;
 
 			memset(&p, 0, sizeof(p));
 			p.ip.vtc_flow = rte_cpu_to_be_32(6u << 28);
@@ -553,7 +588,8 @@ test_ecmp_spread_and_stick6(void **state)
 			p.udp.src_port = rte_cpu_to_be_16((uint16_t)(10000 + i));
 			p.udp.dst_port = rte_cpu_to_be_16(53);
 			memcpy(ip6, &p, sizeof(p));
-			assert_int_equal(ip6_forward(&f->dp, ip6, &info, &nh), verdict_fwd(1));
+			assert_int_equal(ip6_forward(&f->dp, ip6, &info, &nh, &nhv),
+					 verdict_fwd(1));
 			nh_word_mac(nh, &mac);
 			hits[mac.addr_bytes[5]]++;
 			if (k == 0)
@@ -569,6 +605,222 @@ test_ecmp_spread_and_stick6(void **state)
 	nh_ctl_put(f->dp.nh, (uint32_t)g);
 	neigh(f, 1, "2001:db8:200::20", NULL);
 	neigh(f, 1, "2001:db8:200::21", NULL);
+}
+
+/* ------------------------------------------------------------------ VLANs */
+
+/* A frame of @l3_off bytes of Ethernet (tags of @tpids) and a 28-byte IPv4 datagram. */
+static struct rte_mbuf *
+tagged_frame(struct fixture *f, unsigned n_tags, const uint16_t *tpids, struct pkt_meta *meta)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(f->pool);
+	uint16_t l3_off = (uint16_t)(14 + 4 * n_tags);
+	uint8_t *p;
+	unsigned i;
+
+	assert_non_null(m);
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(l3_off + 28));
+	assert_non_null(p);
+	memset(p, 0xee, l3_off + 28u);
+	for (i = 0; i < n_tags; i++) {
+		p[12 + 4 * i] = (uint8_t)(tpids[i] >> 8);
+		p[13 + 4 * i] = (uint8_t)tpids[i];
+		p[14 + 4 * i] = 0x0f; /* VLAN id 0xfee */
+	}
+	p[l3_off - 2] = 0x08;
+	p[l3_off - 1] = 0x00;
+	p[l3_off] = 0x45;
+	*meta = (struct pkt_meta){.l3_off = l3_off, .ethertype = RTE_ETHER_TYPE_IPV4,
+				  .n_vlans = (uint8_t)n_tags};
+	return m;
+}
+
+static void
+expect_header(struct rte_mbuf *m, const struct fixture *f, const struct rte_ether_addr *dst,
+	      const uint8_t *tags, size_t tags_len)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	assert_int_equal(rte_pktmbuf_pkt_len(m), 14 + tags_len + 28);
+	assert_memory_equal(p, dst->addr_bytes, 6);
+	assert_memory_equal(p + 6, f->dp.ports[0].mac.addr_bytes, 6);
+	if (tags_len > 0)
+		assert_memory_equal(p + 12, tags, tags_len);
+	assert_int_equal(p[12 + tags_len], 0x08);
+	assert_int_equal(p[13 + tags_len], 0x00);
+	assert_int_equal(p[14 + tags_len], 0x45);
+}
+
+/*
+ * eth_output pushes the next hop's tags: one 802.1Q tag, or 802.1ad outside
+ * 802.1Q; whatever tags the packet came with are replaced; priority 0.
+ */
+static void
+test_eth_output_tags(void **state)
+{
+	struct fixture *f = *state;
+	const struct rte_ether_addr mac = {{0x02, 0xbb, 0, 0, 0, 7}};
+	const uint64_t nh = nh_word_make(NH_KIND_GATEWAY, true, 0, &mac);
+	const uint16_t two[2] = {0x8100, 0x8100}, one[1] = {0x88a8};
+	static const uint8_t dot1q[] = {0x81, 0x00, 0x00, 0x64};
+	static const uint8_t qinq[] = {0x88, 0xa8, 0x00, 0xc8, 0x81, 0x00, 0x01, 0x2c};
+	struct pkt_meta meta;
+	struct rte_mbuf *m;
+
+	/* untagged in, one tag out: 4 bytes of headroom taken */
+	m = tagged_frame(f, 0, NULL, &meta);
+	assert_true(eth_output_fits(m, &meta, NH_VLAN(100, 0)));
+	eth_output(m, &meta, 28, nh, NH_VLAN(100, 0), &f->dp.ports[0]);
+	expect_header(m, f, &mac, dot1q, sizeof(dot1q));
+	rte_pktmbuf_free(m);
+	/* untagged in, a pair out */
+	m = tagged_frame(f, 0, NULL, &meta);
+	eth_output(m, &meta, 28, nh, NH_VLAN(200, 300), &f->dp.ports[0]);
+	expect_header(m, f, &mac, qinq, sizeof(qinq));
+	rte_pktmbuf_free(m);
+	/* two tags in (as af_packet hands them: 0x8100 twice), one out */
+	m = tagged_frame(f, 2, two, &meta);
+	eth_output(m, &meta, 28, nh, NH_VLAN(100, 0), &f->dp.ports[0]);
+	expect_header(m, f, &mac, dot1q, sizeof(dot1q));
+	rte_pktmbuf_free(m);
+	/* one tag in, a pair out; and a pair in, none out */
+	m = tagged_frame(f, 1, one, &meta);
+	eth_output(m, &meta, 28, nh, NH_VLAN(200, 300), &f->dp.ports[0]);
+	expect_header(m, f, &mac, qinq, sizeof(qinq));
+	rte_pktmbuf_free(m);
+	m = tagged_frame(f, 2, two, &meta);
+	eth_output(m, &meta, 28, nh, 0, &f->dp.ports[0]);
+	expect_header(m, f, &mac, NULL, 0);
+	rte_pktmbuf_free(m);
+}
+
+/* More tags than the frame came with need headroom; without it, no rewrite. */
+static void
+test_eth_output_headroom(void **state)
+{
+	struct fixture *f = *state;
+	struct pkt_meta meta;
+	struct rte_mbuf *m = tagged_frame(f, 0, NULL, &meta);
+	uint8_t copy[42];
+
+	memcpy(copy, rte_pktmbuf_mtod(m, void *), sizeof(copy));
+	/* move the frame to the front of the buffer: 4 bytes of headroom left */
+	m->data_off = 4;
+	memcpy(rte_pktmbuf_mtod(m, void *), copy, sizeof(copy));
+	assert_true(eth_output_fits(m, &meta, NH_VLAN(100, 0)));
+	assert_false(eth_output_fits(m, &meta, NH_VLAN(200, 300)));
+	assert_true(eth_output_fits(m, &meta, 0));
+	m->data_off = 0;
+	assert_false(eth_output_fits(m, &meta, NH_VLAN(100, 0)));
+	/* a tagged frame has room for as many tags in place */
+	meta.l3_off = 22;
+	assert_true(eth_output_fits(m, &meta, NH_VLAN(200, 300)));
+	rte_pktmbuf_free(m);
+}
+
+/* Punted tags take the form of the kernel's sub-interfaces. */
+static void
+test_vlan_punt_normalise(void **state)
+{
+	struct fixture *f = *state;
+	const uint16_t two[2] = {0x8100, 0x8100}, one[1] = {0x9100};
+	struct pkt_meta meta;
+	struct rte_mbuf *m;
+	uint8_t *p;
+
+	m = tagged_frame(f, 2, two, &meta);
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	vlan_punt_normalise(p, &meta);
+	assert_int_equal(p[12] << 8 | p[13], 0x88a8);
+	assert_int_equal(p[16] << 8 | p[17], 0x8100);
+	assert_int_equal(p[14] << 8 | p[15], 0x0fee); /* the ids stay */
+	assert_int_equal(p[20] << 8 | p[21], 0x0800);
+	rte_pktmbuf_free(m);
+	m = tagged_frame(f, 1, one, &meta);
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	vlan_punt_normalise(p, &meta);
+	assert_int_equal(p[12] << 8 | p[13], 0x8100);
+	assert_int_equal(p[16] << 8 | p[17], 0x0800);
+	rte_pktmbuf_free(m);
+	m = tagged_frame(f, 0, NULL, &meta);
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	vlan_punt_normalise(p, &meta);
+	assert_int_equal(p[12] << 8 | p[13], 0x0800);
+	rte_pktmbuf_free(m);
+}
+
+/*
+ * A neighbour the kernel learns on a VLAN interface is a next hop on that
+ * VLAN: the route to it forwards with the VLAN; an unresolved host of the
+ * VLAN's subnet punts naming the VLAN; a static route via a gateway on the
+ * QinQ pair waits for it; a neighbour off the VLAN's subnets is ignored.
+ */
+static void
+test_vlan_next_hops(void **state)
+{
+	struct fixture *f = *state;
+	const uint8_t mac_v[6] = {0x02, 0xdd, 0, 0, 0, 0x64};
+	const uint8_t mac_q[6] = {0x02, 0xdd, 0, 0, 0, 0xc8};
+	struct rte_ipv4_hdr ip;
+	struct rte_ether_addr m;
+	struct inet_addr a;
+	unsigned port;
+	uint32_t nhv = 0, vlan;
+	uint64_t nh = 0;
+	int id;
+
+	assert_int_equal(dp_ifindex_port(&f->dp, 200, &port, &vlan), 0);
+	assert_int_equal(port, 0);
+	assert_int_equal(vlan, NH_VLAN(100, 0));
+	assert_int_equal(dp_ifindex_port(&f->dp, f->dp.ports[1].tap_ifindex, &port, &vlan), 0);
+	assert_int_equal(port, 1);
+	assert_int_equal(vlan, 0);
+	assert_int_equal(dp_ifindex_port(&f->dp, 999, &port, &vlan), -ENOENT);
+
+	/* unresolved host of VLAN 100: punted, classified as the VLAN's */
+	ip = mk_ip4("198.51.100.130", 64);
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(nh_word_port(nh), 0);
+	assert_int_equal(nhv, NH_VLAN(100, 0));
+	/* the untagged subnet stays untagged */
+	ip = mk_ip4("198.51.100.20", 64);
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(nhv, 0);
+
+	/* learned on tap-cust0.100 */
+	assert_int_equal(inet_addr_parse("198.51.100.130", &a), 0);
+	dp_neigh_event(&f->dp, 200, &a, mac_v);
+	id = nh_ctl_find_vlan(f->dp.nh, &a, 0, NH_VLAN(100, 0));
+	assert_true(id >= (int)NH_FIRST_DYNAMIC);
+	assert_int_equal(nh_ctl_find(f->dp.nh, &a, 0), -ENOENT); /* not the untagged one */
+	ip = mk_ip4("198.51.100.130", 64);
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_fwd(0));
+	assert_int_equal(nhv, NH_VLAN(100, 0));
+	nh_word_mac(nh, &m);
+	assert_memory_equal(m.addr_bytes, mac_v, 6);
+	/* an address of another subnet reported on that VLAN is not its neighbour */
+	assert_int_equal(inet_addr_parse("198.51.100.20", &a), 0);
+	dp_neigh_event(&f->dp, 200, &a, mac_v);
+	assert_int_equal(nh_ctl_find_vlan(f->dp.nh, &a, 0, NH_VLAN(100, 0)), -ENOENT);
+
+	/* the static route's gateway on the QinQ pair, resolved there */
+	ip = mk_ip4("192.0.2.9", 64);
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(nhv, NH_VLAN(200, 300));
+	assert_int_equal(inet_addr_parse("198.51.100.194", &a), 0);
+	dp_neigh_event(&f->dp, 201, &a, mac_q);
+	ip = mk_ip4("192.0.2.9", 64);
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_fwd(0));
+	assert_int_equal(nhv, NH_VLAN(200, 300));
+
+	/* gone: back to the VLAN's connected next hop */
+	assert_int_equal(inet_addr_parse("198.51.100.130", &a), 0);
+	dp_neigh_event(&f->dp, 200, &a, NULL);
+	ip = mk_ip4("198.51.100.130", 64);
+	assert_int_equal(ip4_forward(&f->dp, &ip, &nh, &nhv), verdict_punt(DP_PUNT_UNRESOLVED));
+	assert_int_equal(nhv, NH_VLAN(100, 0));
+	assert_int_equal(inet_addr_parse("198.51.100.194", &a), 0);
+	dp_neigh_event(&f->dp, 201, &a, NULL);
 }
 
 int
@@ -593,7 +845,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "EAL init failed\n");
 		return 1;
 	}
+	const struct CMUnitTest vlan_tests[] = {
+		cmocka_unit_test(test_eth_output_tags),
+		cmocka_unit_test(test_eth_output_headroom),
+		cmocka_unit_test(test_vlan_punt_normalise),
+		cmocka_unit_test(test_vlan_next_hops),
+	};
 	ret = cmocka_run_group_tests_name("fastpath", tests, setup, teardown);
+	ret |= cmocka_run_group_tests_name("fastpath_vlan", vlan_tests, setup_vlan, teardown);
 	rte_eal_cleanup();
 	return ret;
 }

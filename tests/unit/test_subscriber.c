@@ -87,7 +87,7 @@ static enum sub_drop_reason
 run(struct fixture *f, struct frame *fr, enum sub_dir dir, uint64_t now)
 {
 	return sub_enforce_dir(f->t, sub_active_set(f->t), 0, fr->b, &fr->meta, &fr->l4, fr->len,
-			       dir, 0, false, now, false, NULL, NULL, -1);
+			       dir, 0, false, now, false, NULL, 0, NULL, -1);
 }
 
 static struct sub_meter_params
@@ -363,8 +363,8 @@ test_l2_classification(void **state)
 	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), im.slot);
 	/* downstream: no prefix matches, the next hop's MAC does */
 	mk4(&fr, "203.0.113.2", "192.0.2.1", 80, 100);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, mac.mac), im.slot);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, NULL), SUB_SLOT_UNKNOWN);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, mac.mac), im.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL), SUB_SLOT_UNKNOWN);
 
 	sub_ctl_begin(f->ctl);
 	assert_int_equal(sub_ctl_sub_delete(f->ctl, "qinq", err, sizeof(err)), 0);
@@ -374,6 +374,91 @@ test_l2_classification(void **state)
 	s = sub_active_set(f->t);
 	assert_int_equal(s->n_vlan, 0);
 	assert_int_equal(s->n_mac, 0);
+}
+
+/*
+ * Downstream, a packet sent to a next hop on a VLAN of an access port
+ * belongs to that VLAN's subscriber (pair first, then the S-VLAN alone),
+ * before any prefix; the same VLAN on another port is another line.
+ * Enforcement counts it downstream and applies the subscriber's
+ * availability.
+ */
+static void
+test_down_by_next_hop_vlan(void **state)
+{
+	struct fixture *f = *state;
+	struct sub_meter_params p[2] = {{.mode = SUB_METER_NONE}, {.mode = SUB_METER_NONE}};
+	struct sub_l2_key pair = {.kind = SUB_L2_VLAN, .port = 0, .outer = 200, .inner = 300};
+	struct sub_l2_key svlan = {.kind = SUB_L2_VLAN, .port = 0, .outer = 400};
+	struct sub_l2_key single = {.kind = SUB_L2_VLAN, .port = 0, .outer = 100};
+	struct inet_prefix pfx;
+	struct sub_match mp = {.l2 = &pair, .n_l2 = 1}, msv = {.l2 = &svlan, .n_l2 = 1},
+			 m1 = {.l2 = &single, .n_l2 = 1},
+			 mpfx = {.prefixes = &pfx, .n_prefixes = 1};
+	struct sub_info ip, isv, i1, ipfx;
+	struct sub_counters c[SUB_DIRS];
+	const struct sub_set *s;
+	struct frame fr;
+	char err[256];
+
+	assert_int_equal(inet_prefix_parse("198.51.100.128/26", &pfx), 0);
+	sub_ctl_begin(f->ctl);
+	assert_int_equal(sub_ctl_profile_upsert(f->ctl, "open", p, err, sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_upsert(f->ctl, "pair", "open", SUB_ACTIVE, &mp, err,
+					    sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_upsert(f->ctl, "svlan", "open", SUB_ACTIVE, &msv, err,
+					    sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_upsert(f->ctl, "v100", "open", SUB_SUSPENDED, &m1, err,
+					    sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_upsert(f->ctl, "pfx", "open", SUB_ACTIVE, &mpfx, err,
+					    sizeof(err)), 0);
+	assert_int_equal(sub_ctl_commit(f->ctl, err, sizeof(err)), 0);
+	assert_int_equal(sub_ctl_find(f->ctl, "pair", &ip), 0);
+	assert_int_equal(sub_ctl_find(f->ctl, "svlan", &isv), 0);
+	assert_int_equal(sub_ctl_find(f->ctl, "v100", &i1), 0);
+	assert_int_equal(sub_ctl_find(f->ctl, "pfx", &ipfx), 0);
+	s = sub_active_set(f->t);
+
+	/* the packet came untagged from the uplink: only the next hop knows the line */
+	mk4(&fr, "203.0.113.2", "198.51.100.130", 80, 100);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(200, 300), NULL), ip.slot);
+	/* a pair whose S-VLAN belongs to a subscriber as a whole */
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(400, 7), NULL), isv.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(100, 0), NULL), i1.slot);
+	/* the line comes before the prefix, as upstream */
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL), ipfx.slot);
+	/* an unknown VLAN, or the same VLAN on another port, falls through to the prefix */
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(999, 0), NULL), ipfx.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 1, NH_VLAN(200, 300), NULL),
+			 ipfx.slot);
+	mk4(&fr, "203.0.113.2", "198.51.100.5", 80, 100);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 1, NH_VLAN(200, 300), NULL),
+			 SUB_SLOT_UNKNOWN);
+
+	/* enforcement: counted downstream for the pair; the suspended VLAN dropped */
+	assert_int_equal(sub_enforce_dir(f->t, s, 0, fr.b, &fr.meta, &fr.l4, fr.len, SUB_DOWN, 0,
+					 true, 1000, false, NULL, NH_VLAN(200, 300), NULL, -1),
+			 SUB_DROP_MAX);
+	sub_counters_read(f->t, ip.slot, c);
+	assert_int_equal(c[SUB_DOWN].fwd_packets, 1);
+	assert_int_equal(c[SUB_DOWN].fwd_bytes, 100);
+	assert_int_equal(c[SUB_UP].fwd_packets, 0);
+	assert_int_equal(sub_enforce_dir(f->t, s, 0, fr.b, &fr.meta, &fr.l4, fr.len, SUB_DOWN, 0,
+					 false, 1000, false, NULL, NH_VLAN(100, 0), NULL, -1),
+			 SUB_DROP_SUSPENDED);
+	sub_counters_read(f->t, i1.slot, c);
+	assert_int_equal(c[SUB_DOWN].drop_packets[SUB_DROP_SUSPENDED], 1);
+	/* an unknown VLAN follows the port's unknown policy */
+	assert_int_equal(sub_enforce_dir(f->t, s, 0, fr.b, &fr.meta, &fr.l4, fr.len, SUB_DOWN, 0,
+					 true, 1000, false, NULL, NH_VLAN(999, 0), NULL, -1),
+			 SUB_DROP_UNKNOWN);
+
+	sub_ctl_begin(f->ctl);
+	assert_int_equal(sub_ctl_sub_delete(f->ctl, "pair", err, sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_delete(f->ctl, "svlan", err, sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_delete(f->ctl, "v100", err, sizeof(err)), 0);
+	assert_int_equal(sub_ctl_sub_delete(f->ctl, "pfx", err, sizeof(err)), 0);
+	assert_int_equal(sub_ctl_commit(f->ctl, err, sizeof(err)), 0);
 }
 
 int
@@ -387,6 +472,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_availability),
 		cmocka_unit_test(test_remark_and_delete),
 		cmocka_unit_test(test_l2_classification),
+		cmocka_unit_test(test_down_by_next_hop_vlan),
 	};
 	int ret;
 
