@@ -10,6 +10,7 @@ network namespaces.
 """
 
 import concurrent.futures
+import json
 import os
 import shutil
 import signal
@@ -58,7 +59,6 @@ def dp_sub(lab, sid):
     p = dpctl(lab, "list")
     if p.returncode != 0:
         return None
-    import json
     for s in json.loads(p.stdout)["subscribers"]:
         if s["id"] == sid:
             return s
@@ -85,24 +85,27 @@ def admin(ctld):
 def setup(lab, ctld, admin):
     """The lab's dataplane registered with controld, a pool of the customer
     side's documentation prefix, and the customer's address answered."""
-    for _try in range(5):
-        if ping(lab, "cust", UP4, count=3)[0] == 3:
-            break
-    r = ctld.post("/api/v1/dataplanes", token=admin,
-                  json={"name": "edge", "endpoint": AGENT})
-    assert r.status_code == 201, r.text
-    r = ctld.post("/api/v1/pools", token=admin,
-                  json={"name": "lab4", "prefix": "198.51.100.0/24",
-                        "exclude": ["198.51.100.0/31", "198.51.100.255/32"]})
-    assert r.status_code == 201, r.text
-    r = ctld.post("/api/v1/pools", token=admin,
-                  json={"name": "lab6", "prefix": "2001:db8:100::/48", "length": 64})
-    assert r.status_code == 201, r.text
-    wait_for("dataplane synced", lambda: dataplane(ctld, admin)["state"] == "synced", 10)
-    yield lab
-    shutil.rmtree(AGENT_DIR, ignore_errors=True)
+    try:
+        for _try in range(5):
+            if ping(lab, "cust", UP4, count=3)[0] == 3:
+                break
+        r = ctld.post("/api/v1/dataplanes", token=admin,
+                      json={"name": "edge", "endpoint": AGENT})
+        assert r.status_code == 201, r.text
+        r = ctld.post("/api/v1/pools", token=admin,
+                      json={"name": "lab4", "prefix": "198.51.100.0/24",
+                            "exclude": ["198.51.100.0/31", "198.51.100.255/32"]})
+        assert r.status_code == 201, r.text
+        r = ctld.post("/api/v1/pools", token=admin,
+                      json={"name": "lab6", "prefix": "2001:db8:100::/48", "length": 64})
+        assert r.status_code == 201, r.text
+        wait_for("dataplane synced", lambda: dataplane(ctld, admin)["state"] == "synced", 10)
+        yield lab
+    finally:
+        shutil.rmtree(AGENT_DIR, ignore_errors=True)
 
 
+# the agent's directory exists before the lab's dataplane binds there
 AGENT_DIR.mkdir(parents=True, exist_ok=True)
 
 
