@@ -829,9 +829,8 @@ network_command(struct db *db, const struct cuco_principal *who, const char *typ
 	int rc = command(db, who, type, payload, arg, &r, &e);
 
 	if (rc < 0) {
-		const char *code = rc == -ENOSPC || rc == -EREMOTEIO ? "conflict" : "";
-
-		snprintf(problem->code, sizeof(problem->code), "%s", code);
+		/* Pool exhausted, in use, refused by the dataplane: "exists" (a conflict). */
+		problem->code[0] = '\0';
 		snprintf(problem->detail, sizeof(problem->detail), "%s", e.message);
 		return rc == -ENOSPC || rc == -EREMOTEIO || rc == -EBUSY ? -EEXIST : rc;
 	}
