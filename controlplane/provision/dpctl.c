@@ -23,6 +23,7 @@
 #include "common/inet.h"
 #include "common/proto/dpproto.h"
 #include "common/zcurve.h"
+#include "controlplane/provision/dpclient.h"
 
 #define EXIT_USAGE 2
 #define EXIT_REFUSED 3
@@ -93,9 +94,7 @@ struct ctl {
 	const char *file_prefix;
 	bool json;
 	int timeout_ms;
-	void *zctx;
-	void *sock;
-	uint64_t seq;
+	struct dpclient *client;
 };
 
 static int __attribute__((format(printf, 1, 2)))
@@ -126,76 +125,38 @@ curve_client(const struct ctl *c, void *sock)
 static json_t *
 call(struct ctl *c, json_t *req, int *ret_status)
 {
-	char *out, buf[1 << 16], *big = NULL;
-	json_t *rep;
-	zmq_msg_t msg;
-	int n;
+	struct dpclient_config cfg = {.endpoint = c->endpoint, .curve_dir = c->curve_dir};
+	json_t *rep = NULL;
+	char err[600];
+	int r;
 
-	if (c->sock == NULL) {
-		int linger = 0;
-
-		c->zctx = zmq_ctx_new();
-		c->sock = zmq_socket(c->zctx, ZMQ_REQ);
-		zmq_setsockopt(c->sock, ZMQ_RCVTIMEO, &c->timeout_ms, sizeof(c->timeout_ms));
-		zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger));
-		curve_client(c, c->sock);
-		if (zmq_connect(c->sock, c->endpoint) != 0) {
-			fprintf(stderr, "cuco-dpctl: %s: %s\n", c->endpoint, zmq_strerror(zmq_errno()));
-			*ret_status = EXIT_USAGE;
-			json_decref(req);
-			return NULL;
-		}
-	}
-	json_object_set_new(req, "v", json_integer(DPP_VERSION));
-	json_object_set_new(req, "seq", json_integer((json_int_t)++c->seq));
-	out = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (out == NULL || zmq_send(c->sock, out, strlen(out), 0) < 0) {
-		fprintf(stderr, "cuco-dpctl: cannot send to %s\n", c->endpoint);
-		free(out);
-		*ret_status = EXIT_UNREACHABLE;
+	if (c->client == NULL && dpclient_new(&cfg, &c->client, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cuco-dpctl: %s\n", err);
+		*ret_status = EXIT_USAGE;
+		json_decref(req);
 		return NULL;
 	}
-	free(out);
-	zmq_msg_init(&msg);
-	n = zmq_msg_recv(&msg, c->sock, 0);
-	if (n < 0) {
+	r = dpclient_call(c->client, req, c->timeout_ms, &rep, err, sizeof(err));
+	if (r == -EREMOTEIO) {
+		if (c->json)
+			json_dumpf(rep, stdout, JSON_INDENT(2)), putchar('\n');
+		else
+			fprintf(stderr, "cuco-dpctl: refused: %s\n", err);
+		json_decref(rep);
+		*ret_status = EXIT_REFUSED;
+		return NULL;
+	}
+	if (r == -ETIMEDOUT || r == -ENOTCONN) {
 		fprintf(stderr, "cuco-dpctl: no answer from %s within %d ms%s\n", c->endpoint,
 			c->timeout_ms,
 			c->curve_dir ? " (is this client's key in the dataplane's authorized_keys?)"
 				     : "");
-		zmq_msg_close(&msg);
 		*ret_status = EXIT_UNREACHABLE;
 		return NULL;
 	}
-	(void)buf;
-	big = malloc((size_t)n + 1);
-	if (big == NULL) {
-		zmq_msg_close(&msg);
+	if (r < 0) {
+		fprintf(stderr, "cuco-dpctl: %s\n", err);
 		*ret_status = EXIT_FAILURE;
-		return NULL;
-	}
-	memcpy(big, zmq_msg_data(&msg), (size_t)n);
-	big[n] = '\0';
-	zmq_msg_close(&msg);
-	rep = json_loads(big, 0, NULL);
-	free(big);
-	if (rep == NULL) {
-		fprintf(stderr, "cuco-dpctl: the agent's answer is not JSON\n");
-		*ret_status = EXIT_FAILURE;
-		return NULL;
-	}
-	if (!json_is_true(json_object_get(rep, "ok"))) {
-		json_t *e = json_object_get(rep, "error");
-
-		if (c->json)
-			json_dumpf(rep, stdout, JSON_INDENT(2)), putchar('\n');
-		else
-			fprintf(stderr, "cuco-dpctl: refused: %s: %s\n",
-				json_string_value(json_object_get(e, "field")),
-				json_string_value(json_object_get(e, "reason")));
-		json_decref(rep);
-		*ret_status = EXIT_REFUSED;
 		return NULL;
 	}
 	*ret_status = 0;
@@ -775,9 +736,6 @@ main(int argc, char **argv)
 		}
 	}
 	status = run(&c, argc - optind, argv + optind);
-	if (c.sock != NULL)
-		zmq_close(c.sock);
-	if (c.zctx != NULL)
-		zmq_ctx_term(c.zctx);
+	dpclient_free(c.client);
 	return status;
 }

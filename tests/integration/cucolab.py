@@ -937,6 +937,8 @@ def _start_controld(lab, port):
         ctld.start()
         token = ctld.admin_token()  # changes the one-time password
         seeded = cucoseed.seed(ctld.url, token)
+        if not lab.kernel:
+            _register_dataplane(ctld, token, lab.prefix)
     except (cucoctld.ControldError, cucoseed.SeedError, OSError) as e:
         _stderr(f"lab {lab.prefix}: cuco-controld: {e}")
         ctld.stop()
@@ -959,10 +961,40 @@ cuco-controld (REST API): {ctld.url}
     return ctld
 
 
+def _agent_endpoint(prefix):
+    """The dataplane's agent on an ipc:// path, which cuco-controld in the
+    host's namespace reaches (loopback tcp would stay inside P-edge)."""
+    return f"ipc://{FRR_RUN_ROOT}/{prefix}-agent/agent.sock"
+
+
+def _register_dataplane(ctld, token, prefix):
+    """The lab's dataplane and address pools, registered with the network
+    domain through the API."""
+    for path, body in (("/api/v1/dataplanes", {"name": "edge",
+                                               "endpoint": _agent_endpoint(prefix)}),
+                       ("/api/v1/pools", {"name": "lab4", "prefix": "198.51.100.0/24",
+                                          "exclude": ["198.51.100.0/31",
+                                                      "198.51.100.255/32"]}),
+                       ("/api/v1/pools", {"name": "lab6", "prefix": "2001:db8:100::/48",
+                                          "length": 64})):
+        r = ctld.post(path, token=token, json=body)
+        if r.status_code not in (201, 409):
+            raise cucoctld_error(f"POST {path}: {r.status_code} {r.text}")
+
+
+def cucoctld_error(msg):
+    import cucoctld
+    return cucoctld.ControldError(msg)
+
+
 def _cmd_run(args):
+    agent = args.controld and not args.kernel
+    if agent:
+        (FRR_RUN_ROOT / f"{args.prefix}-agent").mkdir(parents=True, exist_ok=True)
     lab = Lab(args.prefix, workers=args.workers, kernel=args.kernel,
               idle_sleep=args.idle_sleep, frr=args.frr, uplinks=args.uplinks,
-              vlans=args.vlans, say=_stderr)
+              vlans=args.vlans, say=_stderr,
+              config_extra=(f"agent {_agent_endpoint(args.prefix)}",) if agent else ())
     ctld = None
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
@@ -984,7 +1016,7 @@ Try (as root, in another terminal):
   ip netns exec {lab.ns_cust} ping -c3 2001:db8:200::2
   ip netns exec {lab.ns_up} iperf3 -s -D; ip netns exec {lab.ns_cust} iperf3 -c 203.0.113.2 -t 5
   echo /cuco/stats | dpdk-telemetry.py -f {lab.file_prefix}
-  ip netns exec {lab.ns_edge} {lab.dpctl_path} hello{lab.frr_hints()}
+  ip netns exec {lab.ns_edge} {lab.dpctl_path}{f" -e {_agent_endpoint(lab.prefix)}" if agent else ""} hello{lab.frr_hints()}
 
 Ctrl-C stops the lab and removes what it created (logs stay in {lab.dir}).""",
               flush=True)
@@ -1011,6 +1043,7 @@ Ctrl-C stops the lab and removes what it created (logs stay in {lab.dir}).""",
         if ctld is not None:
             ctld.stop()
         rc = lab.stop()
+        shutil.rmtree(FRR_RUN_ROOT / f"{args.prefix}-agent", ignore_errors=True)
         if rc is not None and status == 0:
             print(f"lab {args.prefix}: cuco-dataplane exited with status {rc}"
                   + (" (after SIGKILL)" if lab.killed else ""), flush=True)
