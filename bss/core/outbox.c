@@ -172,7 +172,8 @@ outbox_commit(struct db *db, const struct db_stmt *pre, size_t npre,
 	if (rc == 0) {
 		/* COMMIT of a transaction that had failed earlier "succeeds" by rolling back. */
 		if (strcmp(PQcmdStatus(res[total]), "COMMIT") != 0) {
-			snprintf(err, errlen, "outbox: the transaction had failed and was rolled back");
+			snprintf(err, errlen,
+				 "outbox: the transaction had failed and was rolled back");
 			failed = total;
 			rc = -EIO;
 		}
