@@ -266,6 +266,84 @@ db_exec(struct db *db, const char *sql, int nparams, const char *const *params, 
 	return NULL;
 }
 
+/* Read one statement's results up to its NULL; the last non-NULL is kept. */
+static PGresult *
+pipeline_result(PGconn *conn)
+{
+	PGresult *res, *last = NULL;
+
+	while ((res = PQgetResult(conn)) != NULL) {
+		PQclear(last);
+		last = res;
+	}
+	return last;
+}
+
+int
+db_pipeline(struct db *db, const struct db_stmt *s, size_t n, PGresult **ret, size_t *ret_failed,
+	    char ret_sqlstate[6], char *err, size_t errlen)
+{
+	PGconn *conn = db->conn;
+	const char *state;
+	PGresult *res;
+	size_t i, failed = n;
+	int rc = 0;
+
+	snprintf(ret_sqlstate, 6, "08006");
+	if (ret != NULL)
+		memset(ret, 0, n * sizeof(*ret));
+	if (PQenterPipelineMode(conn) != 1) {
+		db_result_error(NULL, conn, err, errlen);
+		*ret_failed = 0;
+		return -EIO;
+	}
+	for (i = 0; i < n; i++)
+		if (PQsendQueryParams(conn, s[i].sql, s[i].nparams, NULL, s[i].params, NULL, NULL,
+				      0) != 1)
+			break;
+	if (i < n || PQpipelineSync(conn) != 1) {
+		/* Not sent: the connection is broken; libpq drops what was queued. */
+		db_result_error(NULL, conn, err, errlen);
+		*ret_failed = i < n ? i : 0;
+		PQexitPipelineMode(conn);
+		return -EIO;
+	}
+	for (i = 0; i < n; i++) {
+		ExecStatusType st;
+
+		res = pipeline_result(conn);
+		st = PQresultStatus(res);
+		if (failed == n && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			failed = i;
+			db_result_error(res, conn, err, errlen);
+			state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+			snprintf(ret_sqlstate, 6, "%s", state ? state : "08006");
+			rc = -EIO;
+		}
+		if (ret != NULL && failed == n)
+			ret[i] = res;
+		else
+			PQclear(res);
+	}
+	/* The sync's own result, then out of pipeline mode. */
+	res = PQgetResult(conn);
+	if (PQresultStatus(res) != PGRES_PIPELINE_SYNC && rc == 0) {
+		db_result_error(res, conn, err, errlen);
+		failed = 0;
+		rc = -EIO;
+	}
+	PQclear(res);
+	PQexitPipelineMode(conn);
+	if (rc < 0) {
+		*ret_failed = failed;
+		for (i = 0; ret != NULL && i < n; i++) {
+			PQclear(ret[i]);
+			ret[i] = NULL;
+		}
+	}
+	return rc;
+}
+
 int
 db_ping(struct db *db)
 {

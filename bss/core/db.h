@@ -92,6 +92,27 @@ int db_rollback(struct db *db);
 PGresult *db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
 		  char *err, size_t errlen, char ret_sqlstate[6]);
 
+/* One statement of a pipeline: @sql with @nparams text parameters. */
+struct db_stmt {
+	const char *sql;
+	int nparams;
+	const char *const *params;
+};
+
+/*
+ * Run @n statements in one round trip (libpq pipeline mode), in order; the
+ * server runs each after the previous one ended, each with its own snapshot
+ * (READ COMMITTED), as if sent one by one. When one fails, the server skips
+ * the rest. On success @ret (when not NULL) gets every result (the caller
+ * PQclear()s them). Returns 0, or -EIO with the failing statement's index in
+ * @ret_failed, its SQLSTATE in @ret_sqlstate and the server's message in
+ * @err; then no result is returned and an open transaction is aborted (the
+ * caller rolls back). A statement "COMMIT" last commits in the same trip:
+ * its result's command tag is "COMMIT" (or "ROLLBACK" if it rolled back).
+ */
+int db_pipeline(struct db *db, const struct db_stmt *s, size_t n, PGresult **ret,
+		size_t *ret_failed, char ret_sqlstate[6], char *err, size_t errlen);
+
 /* Whether the server answers (SELECT 1). Returns 0 or -EIO (message in db_error()). */
 int db_ping(struct db *db);
 

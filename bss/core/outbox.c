@@ -74,6 +74,128 @@ static const char append_sql[] =
 	" SELECT last, $4::uuid, $5, $6::integer, $1, $2, $3::bigint + 1, $7::jsonb, $8"
 	" FROM next RETURNING seq";
 
+/*
+ * The same append for a pipeline that ends with COMMIT: it must FAIL, not
+ * return no row, when the aggregate is not at $3 (nothing can look at the
+ * row count before the COMMIT runs). The version is then NULL, refused by
+ * the column's NOT NULL (SQLSTATE 23502), which rolls the transaction back.
+ * The counter's row is updated first, so the version check and the insert
+ * happen while this writer holds it; a writer that waited on the row and
+ * checked against its older snapshot collides on the unique version (23505).
+ */
+static const char append_checked_sql[] =
+	"WITH next AS (UPDATE outbox_seq SET last = last + 1 RETURNING last)"
+	" INSERT INTO outbox (seq, event_id, type, schema_version, aggregate_type,"
+	"  aggregate_id, aggregate_version, payload, traceparent)"
+	" SELECT last, $4::uuid, $5, $6::integer, $1, $2,"
+	"  CASE WHEN (SELECT coalesce(max(aggregate_version), 0) FROM outbox"
+	"             WHERE aggregate_type = $1 AND aggregate_id = $2) = $3::bigint"
+	"  THEN $3::bigint + 1 END, $7::jsonb, $8"
+	" FROM next";
+
+static bool
+event_valid(const struct outbox_event *e)
+{
+	return outbox_type_valid(e->aggregate_type) && e->aggregate_id != NULL &&
+	       e->aggregate_id[0] != '\0' && strlen(e->aggregate_id) < OUTBOX_ID_MAX &&
+	       e->expected_version >= 0 && e->expected_version != INT64_MAX &&
+	       outbox_type_valid(e->type) && e->schema_version >= 1 &&
+	       json_is_object(e->payload) &&
+	       (e->traceparent == NULL || e->traceparent[0] == '\0' ||
+		cuco_traceparent_valid(e->traceparent));
+}
+
+/* Text parameters of one event's append. */
+struct append_params {
+	char expected[24], sv[16], event_id[37];
+	char *json;
+	const char *p[8];
+};
+
+int
+outbox_commit(struct db *db, const struct db_stmt *pre, size_t npre,
+	      const struct outbox_event *ev, size_t n, size_t *ret_failed, char *err,
+	      size_t errlen)
+{
+	struct append_params ap[OUTBOX_COMMIT_MAX];
+	struct db_stmt s[OUTBOX_COMMIT_MAX + 1];
+	PGresult *res[OUTBOX_COMMIT_MAX + 1];
+	size_t failed = 0, i, total = npre + n;
+	char state[6];
+	int rc;
+
+	if (db == NULL || total > OUTBOX_COMMIT_MAX) {
+		snprintf(err, errlen, "outbox: at most %d statements in one commit",
+			 OUTBOX_COMMIT_MAX);
+		if (db != NULL)
+			db_rollback(db);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++)
+		if (!event_valid(&ev[i])) {
+			snprintf(err, errlen, "outbox: bad event %zu (%.60s)", i,
+				 ev[i].type ? ev[i].type : "");
+			db_rollback(db);
+			return -EINVAL;
+		}
+	memcpy(s, pre, npre * sizeof(*s));
+	rc = 0;
+	for (i = 0; i < n; i++) {
+		struct append_params *a = &ap[i];
+
+		a->json = json_dumps(ev[i].payload, JSON_COMPACT);
+		if (a->json == NULL) {
+			snprintf(err, errlen, "outbox: payload cannot be encoded");
+			rc = -EINVAL;
+			break;
+		}
+		outbox_uuid4(a->event_id);
+		snprintf(a->expected, sizeof(a->expected), "%" PRId64, ev[i].expected_version);
+		snprintf(a->sv, sizeof(a->sv), "%d", ev[i].schema_version);
+		a->p[0] = ev[i].aggregate_type;
+		a->p[1] = ev[i].aggregate_id;
+		a->p[2] = a->expected;
+		a->p[3] = a->event_id;
+		a->p[4] = ev[i].type;
+		a->p[5] = a->sv;
+		a->p[6] = a->json;
+		a->p[7] = ev[i].traceparent ? ev[i].traceparent : "";
+		s[npre + i] = (struct db_stmt){append_checked_sql, 8, a->p};
+	}
+	if (rc == 0) {
+		s[total] = (struct db_stmt){"COMMIT", 0, NULL};
+		rc = db_pipeline(db, s, total + 1, res, &failed, state, err, errlen);
+	}
+	n = i;
+	for (i = 0; i < n; i++)
+		free(ap[i].json);
+	if (rc == 0) {
+		/* COMMIT of a transaction that had failed earlier "succeeds" by rolling back. */
+		if (strcmp(PQcmdStatus(res[total]), "COMMIT") != 0) {
+			snprintf(err, errlen,
+				 "outbox: the transaction had failed and was rolled back");
+			failed = total;
+			rc = -EIO;
+		}
+		for (i = 0; i <= total; i++)
+			PQclear(res[i]);
+		if (rc == 0)
+			return 0;
+	} else if (failed >= npre && failed < total &&
+		   (strcmp(state, "23502") == 0 || strcmp(state, "23505") == 0)) {
+		snprintf(err, errlen, "outbox: %s %s is no longer at version %" PRId64,
+			 ev[failed - npre].aggregate_type, ev[failed - npre].aggregate_id,
+			 ev[failed - npre].expected_version);
+		rc = -EAGAIN;
+	} else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
+		rc = -EAGAIN;
+	}
+	if (ret_failed != NULL)
+		*ret_failed = failed;
+	db_rollback(db);
+	return rc;
+}
+
 int
 outbox_append(struct db *db, const char *aggregate_type, const char *aggregate_id,
 	      int64_t expected_version, const char *type, int schema_version, json_t *payload,

@@ -41,6 +41,37 @@ int outbox_append(struct db *db, const char *aggregate_type, const char *aggrega
 		  const char *traceparent, int64_t *ret_seq, char ret_event_id[37], char *err,
 		  size_t errlen);
 
+/* An event for outbox_commit(); all borrowed. */
+struct outbox_event {
+	const char *aggregate_type;
+	const char *aggregate_id;
+	int64_t expected_version;
+	const char *type;
+	int schema_version;
+	json_t *payload;
+	const char *traceparent; /* NULL or "" or W3C */
+};
+
+#define OUTBOX_COMMIT_MAX 8 /* statements of the caller plus events, in one call */
+
+/*
+ * End the caller's open transaction on @db in ONE round trip (libpq
+ * pipeline mode): the caller's statements @pre (may be 0), then the append
+ * of each of the @n events, then COMMIT. The seq is taken by those last
+ * statements, so the counter row is held for that one round trip and the
+ * commit's flush, not from an append to a later commit; seqs stay gapless
+ * and in commit order (docs/bus.md). An aggregate not at its expected
+ * version, or a concurrent writer that got there first, fails the whole
+ * transaction: -EAGAIN. On any failure the transaction is rolled back and
+ * @ret_failed (when not NULL) says which statement failed (@npre + i: the
+ * i-th event; @npre + @n: COMMIT). Returns 0, -EAGAIN, -EINVAL (a bad
+ * event or too many statements: nothing sent, rolled back too) or -EIO
+ * (message in @err).
+ */
+int outbox_commit(struct db *db, const struct db_stmt *pre, size_t npre,
+		  const struct outbox_event *ev, size_t n, size_t *ret_failed, char *err,
+		  size_t errlen);
+
 /* A random (version 4) UUID as text. */
 void outbox_uuid4(char out[37]);
 

@@ -109,6 +109,12 @@ security_open(const struct security_config *cfg, struct security **ret,
 		security_fail(err, rc, "internal", "url", "security: database: %s", msg);
 		goto out_free;
 	}
+	rc = sec_anchor_open(sec->state_dir);
+	if (rc) {
+		security_fail(err, rc, "internal", "", "security: out of memory");
+		db_close(sec->db);
+		goto out_free;
+	}
 	*ret = sec;
 	return 0;
 out_free:
@@ -117,11 +123,25 @@ out_free:
 	return rc;
 }
 
+/* Drop what the open transaction noted. */
+static void
+clear_pending(struct security *sec)
+{
+	for (unsigned i = 0; i < sec->nevents; i++)
+		json_decref(sec->events[i].payload);
+	for (unsigned i = 0; i < sec->naudits; i++)
+		free(sec->audits[i].details);
+	sec->nevents = 0;
+	sec->naudits = 0;
+}
+
 struct security *
 security_close(struct security *sec)
 {
 	if (sec == NULL)
 		return NULL;
+	clear_pending(sec);
+	sec_anchor_close(sec->state_dir);
 	db_close(sec->db);
 	sodium_memzero(sec, sizeof(*sec));
 	free(sec);
@@ -130,40 +150,146 @@ security_close(struct security *sec)
 
 /* ---- Transactions ------------------------------------------------------------ */
 
+void
+sec_user_changed(struct security *sec, const char *id)
+{
+	if (sec->nchanged == sizeof(sec->changed) / sizeof(sec->changed[0])) {
+		/* No room: forget now too; the forget after commit is what counts. */
+		sec_authcache_forget(id);
+		return;
+	}
+	snprintf(sec->changed[sec->nchanged++], sizeof(sec->changed[0]), "%s", id);
+}
+
+/* After COMMIT, before the change is answered: later requests read the rows again. */
+static void
+forget_changed(struct security *sec)
+{
+	for (unsigned i = 0; i < sec->nchanged; i++)
+		sec_authcache_forget(sec->changed[i]);
+	sec->nchanged = 0;
+}
+
 int
 sec_begin(struct security *sec, struct security_error *err)
 {
-	sec->pending = false;
+	clear_pending(sec);
+	sec->nchanged = 0;
 	if (db_begin(sec->db) < 0)
 		return security_fail(err, -EIO, "internal", "", "security: BEGIN: %s",
 				     db_error(sec->db));
 	return 0;
 }
 
+/*
+ * The noted audit records, chained after the head (one round trip under the
+ * chain's lock), then their INSERTs, the events and COMMIT in one more
+ * (outbox_commit). On success @ret_last is the last record (seq 0: none).
+ */
+static int
+write_pending(struct security *sec, struct security_audit_entry *ret_last,
+	      struct security_error *err)
+{
+	struct security_audit_entry e[SEC_AUDITS_MAX];
+	struct store_audit_stmt ab[SEC_AUDITS_MAX];
+	struct outbox_event ev[SEC_EVENTS_MAX];
+	struct db_stmt st[SEC_AUDITS_MAX];
+	uint8_t prev[SECURITY_HASH_LEN];
+	size_t failed = 0;
+	int64_t head = 0;
+	int rc;
+
+	if (sec->naudits > 0) {
+		rc = store_audit_head(sec->db, &head, prev, sec->dberr, sizeof(sec->dberr));
+		if (rc) {
+			db_rollback(sec->db);
+			return sec_store_fail(sec, rc, "audit", err);
+		}
+	}
+	for (unsigned i = 0; i < sec->naudits; i++) {
+		const struct sec_pending_audit *a = &sec->audits[i];
+
+		e[i] = (struct security_audit_entry){
+			.seq = head + 1 + i,
+			/* Taken under the lock: times grow with seq. */
+			.at_us = sec_now_us(),
+			.subject = a->subject,
+			.name = a->name,
+			.remote = a->remote,
+			.action = a->action,
+			.target = a->target,
+			.outcome = a->outcome,
+			.details = a->details,
+			.traceparent = a->traceparent,
+		};
+		memcpy(e[i].prev, i ? e[i - 1].hash : prev, SECURITY_HASH_LEN);
+		security_audit_hash(sec->audit_key, &e[i], e[i].hash);
+		store_audit_insert_stmt(&e[i], &ab[i], &st[i]);
+	}
+	for (unsigned i = 0; i < sec->nevents; i++) {
+		const struct sec_pending_event *p = &sec->events[i];
+
+		ev[i] = (struct outbox_event){
+			.aggregate_type = p->aggregate_type,
+			.aggregate_id = p->aggregate_id,
+			.expected_version = p->expected,
+			.type = p->type,
+			.schema_version = 1,
+			.payload = p->payload,
+			.traceparent = p->traceparent,
+		};
+	}
+	rc = outbox_commit(sec->db, st, sec->naudits, ev, sec->nevents, &failed, sec->dberr,
+			   sizeof(sec->dberr));
+	if (rc == -EAGAIN && failed >= sec->naudits && failed < sec->naudits + sec->nevents) {
+		const struct sec_pending_event *p = &sec->events[failed - sec->naudits];
+
+		return security_fail(err, -ESTALE, "stale-version", "version",
+				     "version: %s %s changed meanwhile (expected version %lld)",
+				     p->aggregate_type, p->aggregate_id, (long long)p->expected);
+	}
+	if (rc)
+		return security_fail(err, -EIO, "internal", "", "security: COMMIT: %s", sec->dberr);
+	ret_last->seq = 0;
+	if (sec->naudits > 0)
+		*ret_last = e[sec->naudits - 1];
+	return 0;
+}
+
 int
 sec_commit(struct security *sec, struct security_error *err)
 {
-	int rc = db_commit(sec->db);
+	struct security_audit_entry last = {0};
+	int rc;
 
-	if (rc < 0) {
-		sec->pending = false;
-		return security_fail(err, -EIO, "internal", "", "security: COMMIT: %s",
-				     db_error(sec->db));
+	if (sec->nevents == 0 && sec->naudits == 0) {
+		rc = db_commit(sec->db) < 0
+			     ? security_fail(err, -EIO, "internal", "", "security: COMMIT: %s",
+					     db_error(sec->db))
+			     : 0;
+	} else {
+		rc = write_pending(sec, &last, err);
 	}
+	/* Also on failure: whether a failed COMMIT committed is not known for sure. */
+	forget_changed(sec);
+	clear_pending(sec);
+	if (rc)
+		return rc;
 	/*
-	 * Best effort: an anchor that lags is accepted by verification (see
-	 * security.h), while failing a change that has committed would lie.
+	 * Off the request path, coalesced: an anchor that lags is accepted by
+	 * verification (see security.h), while failing a change that has
+	 * committed would lie.
 	 */
-	if (sec->pending)
-		security_anchor_advance(sec->state_dir, sec->pending_seq, sec->pending_hash, NULL);
-	sec->pending = false;
+	if (last.seq > 0)
+		sec_anchor_note(sec->state_dir, last.seq, last.hash);
 	return 0;
 }
 
 void
 sec_rollback(struct security *sec)
 {
-	sec->pending = false;
+	clear_pending(sec);
+	sec->nchanged = 0;
 	db_rollback(sec->db);
 }
 
@@ -184,20 +310,25 @@ sec_event(struct security *sec, const struct cuco_principal *p, const char *aggr
 	  const char *aggregate_id, int64_t expected, const char *type, json_t *payload,
 	  struct security_error *err)
 {
-	const char *tp = p && cuco_traceparent_valid(p->traceparent) ? p->traceparent : NULL;
-	int rc;
+	const char *tp = p && cuco_traceparent_valid(p->traceparent) ? p->traceparent : "";
+	struct sec_pending_event *e;
 
 	if (payload == NULL)
 		return security_fail(err, -ENOMEM, "internal", "", "out of memory");
-	rc = outbox_append(sec->db, aggregate_type, aggregate_id, expected, type, 1, payload, tp,
-			   NULL, NULL, sec->dberr, sizeof(sec->dberr));
-	json_decref(payload);
-	if (rc == -EAGAIN)
-		return security_fail(err, -ESTALE, "stale-version", "version",
-				     "version: %s %s changed meanwhile (expected version %lld)",
-				     aggregate_type, aggregate_id, (long long)expected);
-	if (rc)
-		return security_fail(err, -EIO, "internal", "", "outbox: %s", sec->dberr);
+	if (sec->nevents == SEC_EVENTS_MAX || !outbox_type_valid(aggregate_type) ||
+	    !outbox_type_valid(type) || aggregate_id == NULL ||
+	    strlen(aggregate_id) >= OUTBOX_ID_MAX || !json_is_object(payload)) {
+		json_decref(payload);
+		return security_fail(err, -EIO, "internal", "", "outbox: bad event %s",
+				     type ? type : "");
+	}
+	e = &sec->events[sec->nevents++];
+	snprintf(e->aggregate_type, sizeof(e->aggregate_type), "%s", aggregate_type);
+	snprintf(e->aggregate_id, sizeof(e->aggregate_id), "%s", aggregate_id);
+	snprintf(e->type, sizeof(e->type), "%s", type);
+	snprintf(e->traceparent, sizeof(e->traceparent), "%s", tp);
+	e->expected = expected;
+	e->payload = payload;
 	return 0;
 }
 
@@ -218,12 +349,8 @@ int
 sec_audit(struct security *sec, const struct cuco_principal *p, const char *action,
 	  const char *target, const char *outcome, json_t *details, struct security_error *err)
 {
-	char subject[sizeof(p->subject)], name[sizeof(p->name)], remote[sizeof(p->remote)];
-	char trace[sizeof(p->traceparent)];
-	struct security_audit_entry e = {0};
-	int64_t head;
+	struct sec_pending_audit *a;
 	char *text;
-	int rc;
 
 	if (details == NULL)
 		details = json_object();
@@ -231,33 +358,20 @@ sec_audit(struct security *sec, const struct cuco_principal *p, const char *acti
 	json_decref(details);
 	if (text == NULL)
 		return security_fail(err, -ENOMEM, "internal", "", "audit: details");
-	rc = store_audit_head(sec->db, &head, e.prev, sec->dberr, sizeof(sec->dberr));
-	if (rc) {
+	if (sec->naudits == SEC_AUDITS_MAX || strlen(action) >= sizeof(a->action) ||
+	    strlen(target ? target : "") >= sizeof(a->target) || strlen(outcome) >= sizeof(a->outcome)) {
 		free(text);
-		return sec_store_fail(sec, rc, "audit", err);
+		return security_fail(err, -EIO, "internal", "", "audit: record %s too large", action);
 	}
-	clean(subject, sizeof(subject), p->subject);
-	clean(name, sizeof(name), p->name);
-	clean(remote, sizeof(remote), p->remote);
-	clean(trace, sizeof(trace), p->traceparent);
-	e.seq = head + 1;
-	e.at_us = sec_now_us();
-	e.subject = subject;
-	e.name = name;
-	e.remote = remote;
-	e.action = action;
-	e.target = target ? target : "";
-	e.outcome = outcome;
-	e.details = text;
-	e.traceparent = trace;
-	security_audit_hash(sec->audit_key, &e, e.hash);
-	rc = store_audit_insert(sec->db, &e, sec->dberr, sizeof(sec->dberr));
-	free(text);
-	if (rc)
-		return sec_store_fail(sec, rc, "audit", err);
-	sec->pending = true;
-	sec->pending_seq = e.seq;
-	memcpy(sec->pending_hash, e.hash, SECURITY_HASH_LEN);
+	a = &sec->audits[sec->naudits++];
+	clean(a->subject, sizeof(a->subject), p->subject);
+	clean(a->name, sizeof(a->name), p->name);
+	clean(a->remote, sizeof(a->remote), p->remote);
+	clean(a->traceparent, sizeof(a->traceparent), p->traceparent);
+	snprintf(a->action, sizeof(a->action), "%s", action);
+	snprintf(a->target, sizeof(a->target), "%s", target ? target : "");
+	snprintf(a->outcome, sizeof(a->outcome), "%s", outcome);
+	a->details = text;
 	return 0;
 }
 
@@ -374,6 +488,8 @@ security_audit_verify(struct security *sec, const struct cuco_principal *p,
 
 	if (!sec_is_system(p) && !security_roles_may(p->roles, "audit.verify"))
 		return sec_deny(sec, p, "security.audit.verify", "", err);
+	/* What this process committed is anchored first (its writer lags otherwise). */
+	sec_anchor_flush(sec->state_dir);
 	/* The anchor first: every record it names is in the snapshot taken after. */
 	if (security_anchor_read(sec->state_dir, &anchor_seq, anchor_hash, &aerr) < 0) {
 		memset(ret, 0, sizeof(*ret));

@@ -15,8 +15,35 @@
 #include <jansson.h>
 
 #include "bss/core/db.h"
+#include "bss/core/outbox.h"
+#include "bss/core/principal.h"
 #include "bss/security/model.h"
 #include "bss/security/store.h"
+
+#define SEC_EVENTS_MAX 4 /* events of one transaction */
+#define SEC_AUDITS_MAX 2 /* audit records of one transaction */
+
+/* An event of the open transaction, appended at commit. */
+struct sec_pending_event {
+	char aggregate_type[OUTBOX_NAME_MAX];
+	char aggregate_id[OUTBOX_ID_MAX];
+	int64_t expected;
+	char type[OUTBOX_NAME_MAX];
+	json_t *payload; /* owned */
+	char traceparent[64];
+};
+
+/* An audit record of the open transaction, chained and inserted at commit. */
+struct sec_pending_audit {
+	char subject[sizeof(((struct cuco_principal *)0)->subject)];
+	char name[sizeof(((struct cuco_principal *)0)->name)];
+	char remote[sizeof(((struct cuco_principal *)0)->remote)];
+	char traceparent[sizeof(((struct cuco_principal *)0)->traceparent)];
+	char action[101];
+	char target[201];
+	char outcome[16];
+	char *details; /* owned: compact JSON, sorted keys, as hashed */
+};
 
 struct security {
 	struct db *db;
@@ -28,17 +55,69 @@ struct security {
 	unsigned refresh_ttl;
 	/* Verified for unknown names, so that they cost what known ones do. */
 	char dummy_hash[crypto_pwhash_STRBYTES];
-	/* The last audit record of the open transaction, anchored at commit. */
-	bool pending;
-	int64_t pending_seq;
-	uint8_t pending_hash[SECURITY_HASH_LEN];
+	/* Users the open transaction changes: forgotten by the auth cache at commit. */
+	char changed[4][SECURITY_UUID_LEN + 1];
+	unsigned nchanged;
+	/*
+	 * What the open transaction appends at commit, in one round trip with
+	 * the COMMIT (sec_commit): the domain's outbox counter and the audit
+	 * chain are then held for that trip only, not from the change on.
+	 */
+	struct sec_pending_event events[SEC_EVENTS_MAX];
+	unsigned nevents;
+	struct sec_pending_audit audits[SEC_AUDITS_MAX];
+	unsigned naudits;
 	char dberr[256];
 };
 
-/* Open, commit (then advance the anchor), roll back the domain's transaction. */
+/*
+ * The per-process cache of what authenticating needs of a user (authcache.c).
+ * Thread-safe. Fill: take sec_authcache_generation() BEFORE reading the row,
+ * then sec_authcache_put() with it (dropped when a forget came between).
+ * sec_authcache_forget() after the commit of any change to the user.
+ */
+#define SEC_AUTHCACHE_TTL_MS 1000
+
+struct sec_auth_user {
+	char id[SECURITY_UUID_LEN + 1];
+	char name[64];
+	char customer_id[40];
+	uint32_t roles;
+	bool active;
+	int64_t session_epoch;
+};
+
+uint64_t sec_authcache_generation(void);
+bool sec_authcache_get(const char *id, struct sec_auth_user *ret);
+void sec_authcache_put(const struct sec_auth_user *u, uint64_t read_generation);
+void sec_authcache_forget(const char *id);
+
+/* Note that the open transaction changes user @id (its state, roles, epoch, or deletes it). */
+void sec_user_changed(struct security *sec, const char *id);
+
+/*
+ * Open, commit, roll back the domain's transaction. sec_commit() sends the
+ * audit records and events noted by sec_audit()/sec_event() and COMMIT (two
+ * round trips with audit records: the chain's head, then the rest; one
+ * without), then notes the last record for the anchor. -ESTALE
+ * "stale-version" when an event's aggregate moved on (nothing committed).
+ */
 int sec_begin(struct security *sec, struct security_error *err);
 int sec_commit(struct security *sec, struct security_error *err);
 void sec_rollback(struct security *sec);
+
+/*
+ * The audit anchor's writer of a state directory, shared by the process's
+ * handles (anchor.c): at most one write every SEC_ANCHOR_INTERVAL_MS, off the
+ * request path. open/close count the handles (the last close writes what is
+ * left); note hands over a committed record; flush waits until the newest
+ * noted record is written. Thread-safe.
+ */
+#define SEC_ANCHOR_INTERVAL_MS 100
+int sec_anchor_open(const char *dir);
+void sec_anchor_note(const char *dir, int64_t seq, const uint8_t hash[SECURITY_HASH_LEN]);
+void sec_anchor_flush(const char *dir);
+void sec_anchor_close(const char *dir);
 
 /*
  * Map a store result @rc (not 0) to an error: -ENOENT "not-found" naming
@@ -47,8 +126,9 @@ void sec_rollback(struct security *sec);
 int sec_store_fail(struct security *sec, int rc, const char *what, struct security_error *err);
 
 /*
- * Append an audit record in the open transaction. Takes @details (may be
- * NULL), also on failure: an object, stored as compact JSON with sorted keys.
+ * Note an audit record for the open transaction (chained and written at
+ * commit). Takes @details (may be NULL), also on failure: an object, stored
+ * as compact JSON with sorted keys.
  */
 int sec_audit(struct security *sec, const struct cuco_principal *p, const char *action,
 	      const char *target, const char *outcome, json_t *details,
@@ -60,9 +140,9 @@ int sec_audit_alone(struct security *sec, const struct cuco_principal *p, const 
 		    struct security_error *err);
 
 /*
- * Append an event in the open transaction (takes @payload, also on failure):
- * the aggregate's new version is @expected + 1. -ESTALE "stale-version" when
- * someone else moved it.
+ * Note an event for the open transaction (takes @payload, also on failure),
+ * appended at commit: the aggregate's new version is @expected + 1; the
+ * commit fails with -ESTALE "stale-version" when someone else moved it.
  */
 int sec_event(struct security *sec, const struct cuco_principal *p, const char *aggregate_type,
 	      const char *aggregate_id, int64_t expected, const char *type, json_t *payload,

@@ -333,12 +333,37 @@ authenticate_apikey(struct security *sec, const char *bearer, struct cuco_princi
 	return 0;
 }
 
+/* What authenticating needs of user @id: from the cache, else from its row (then cached). */
+static int
+auth_user(struct security *sec, const char *id, struct sec_auth_user *ret)
+{
+	struct user_row u;
+	uint64_t gen;
+	int rc;
+
+	if (sec_authcache_get(id, ret))
+		return 0;
+	gen = sec_authcache_generation();
+	rc = store_user_get(sec->db, id, false, &u, sec->dberr, sizeof(sec->dberr));
+	if (rc)
+		return rc;
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->id, sizeof(ret->id), "%s", u.id);
+	snprintf(ret->name, sizeof(ret->name), "%s", u.name);
+	snprintf(ret->customer_id, sizeof(ret->customer_id), "%s", u.customer_id);
+	ret->roles = u.roles;
+	ret->active = u.active;
+	ret->session_epoch = u.session_epoch;
+	sec_authcache_put(ret, gen);
+	return 0;
+}
+
 int
 security_authenticate(struct security *sec, const char *bearer, struct cuco_principal *ret,
 		      unsigned *ret_flags, struct security_error *err)
 {
 	struct security_claims c;
-	struct user_row u;
+	struct sec_auth_user u;
 	int rc;
 
 	if (security_apikey_is(bearer)) {
@@ -350,7 +375,7 @@ security_authenticate(struct security *sec, const char *bearer, struct cuco_prin
 	rc = security_jwt_verify(sec->jwt_key, bearer, sec_now(), &c, err);
 	if (rc)
 		return rc;
-	rc = store_user_get(sec->db, c.sub, false, &u, sec->dberr, sizeof(sec->dberr));
+	rc = auth_user(sec, c.sub, &u);
 	if (rc == -ENOENT)
 		return refuse(err, "token", "its user no longer exists");
 	if (rc)

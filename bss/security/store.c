@@ -544,19 +544,24 @@ int
 store_audit_head(struct db *db, int64_t *ret_seq, uint8_t ret_hash[SECURITY_HASH_LEN], char *err,
 		 size_t errlen)
 {
+	/*
+	 * Appends take turns until commit, so that seq has no gaps and each links
+	 * to the last. Two statements in one round trip: the second's snapshot
+	 * is taken after the first got the lock, so it sees the last commit.
+	 */
+	static const struct db_stmt s[2] = {
+		{"SELECT pg_advisory_xact_lock(hashtext('cuco.security.audit'))", 0, NULL},
+		{"SELECT seq, encode(hash, 'hex') FROM audit_log ORDER BY seq DESC LIMIT 1", 0, NULL},
+	};
+	PGresult *r[2], *res;
+	char state[6];
+	size_t failed;
 	int rc = 0;
-	PGresult *res;
 
-	/* Appends take turns until commit, so that seq has no gaps and each links to the last. */
-	res = run(db, "SELECT pg_advisory_xact_lock(hashtext('cuco.security.audit'))", 0, NULL,
-		  &rc, err, errlen);
-	if (res == NULL)
-		return rc;
-	PQclear(res);
-	res = run(db, "SELECT seq, encode(hash, 'hex') FROM audit_log ORDER BY seq DESC LIMIT 1", 0,
-		  NULL, &rc, err, errlen);
-	if (res == NULL)
-		return rc;
+	if (db_pipeline(db, s, 2, r, &failed, state, err, errlen) < 0)
+		return -EIO;
+	PQclear(r[0]);
+	res = r[1];
 	*ret_seq = 0;
 	memset(ret_hash, 0, SECURITY_HASH_LEN);
 	if (PQntuples(res) == 1) {
@@ -571,28 +576,38 @@ store_audit_head(struct db *db, int64_t *ret_seq, uint8_t ret_hash[SECURITY_HASH
 	return rc;
 }
 
-int
-store_audit_insert(struct db *db, const struct security_audit_entry *e, char *err, size_t errlen)
+void
+store_audit_insert_stmt(const struct security_audit_entry *e, struct store_audit_stmt *b,
+			struct db_stmt *ret)
 {
-	char seq[24], at[48], prev[2 * SECURITY_HASH_LEN + 3], hash[2 * SECURITY_HASH_LEN + 3];
-	const char *p[12] = {seq, at, e->subject, e->name, e->remote, e->action, e->target,
-			     e->outcome, e->details, e->traceparent, prev, hash};
 	time_t secs = (time_t)(e->at_us / 1000000);
 	struct tm tm;
 
 	/* The exact microsecond, as text: no floating point between us and the column. */
 	gmtime_r(&secs, &tm);
-	snprintf(at, sizeof(at), "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900,
+	snprintf(b->at, sizeof(b->at), "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (int)(e->at_us % 1000000));
-	snprintf(seq, sizeof(seq), "%" PRId64, e->seq);
-	bytea_param(prev, e->prev);
-	bytea_param(hash, e->hash);
-	return run_cmd(db,
-		       "INSERT INTO audit_log (seq, at, subject, name, remote, action, target,"
-		       " outcome, details, traceparent, prev_hash, hash) VALUES ($1::bigint,"
-		       " $2::timestamptz, $3, $4, $5, $6, $7, $8, $9, $10, $11::bytea, $12::bytea)",
-		       12, p, err, errlen);
+	snprintf(b->seq, sizeof(b->seq), "%" PRId64, e->seq);
+	bytea_param(b->prev, e->prev);
+	bytea_param(b->hash, e->hash);
+	b->p[0] = b->seq;
+	b->p[1] = b->at;
+	b->p[2] = e->subject;
+	b->p[3] = e->name;
+	b->p[4] = e->remote;
+	b->p[5] = e->action;
+	b->p[6] = e->target;
+	b->p[7] = e->outcome;
+	b->p[8] = e->details;
+	b->p[9] = e->traceparent;
+	b->p[10] = b->prev;
+	b->p[11] = b->hash;
+	*ret = (struct db_stmt){"INSERT INTO audit_log (seq, at, subject, name, remote, action,"
+				" target, outcome, details, traceparent, prev_hash, hash) VALUES"
+				" ($1::bigint, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9, $10,"
+				" $11::bytea, $12::bytea)",
+				12, b->p};
 }
 
 #define AUDIT_COLS                                                                                 \

@@ -132,12 +132,18 @@ int store_apikey_list(struct db *db, const char *owner_id, json_t **ret, char *e
 
 /*
  * The last record's seq and hash (0 and zeros when empty), after taking the
- * transaction-scoped lock that serializes appends.
+ * transaction-scoped lock that serializes appends (one round trip).
  */
 int store_audit_head(struct db *db, int64_t *ret_seq, uint8_t ret_hash[SECURITY_HASH_LEN],
 		     char *err, size_t errlen);
-int store_audit_insert(struct db *db, const struct security_audit_entry *e, char *err,
-		       size_t errlen);
+
+/* The INSERT of @e as a statement for a pipeline (outbox_commit); @buf holds its parameters. */
+struct store_audit_stmt {
+	char seq[24], at[48], prev[2 * SECURITY_HASH_LEN + 3], hash[2 * SECURITY_HASH_LEN + 3];
+	const char *p[12];
+};
+void store_audit_insert_stmt(const struct security_audit_entry *e, struct store_audit_stmt *buf,
+			     struct db_stmt *ret);
 int store_audit_list(struct db *db, int64_t after_seq, unsigned limit, json_t **ret_items,
 		     int64_t *ret_head, char *err, size_t errlen);
 

@@ -317,6 +317,7 @@ security_user_update(struct security *sec, const struct cuco_principal *p, const
 	}
 	if (rc == 0) {
 		u.version++;
+		sec_user_changed(sec, u.id);
 		rc = store_user_save(sec->db, &u, sec->dberr, sizeof(sec->dberr));
 		rc = rc ? sec_store_fail(sec, rc, "user", err) : 0;
 	}
@@ -347,6 +348,7 @@ security_user_delete(struct security *sec, const struct cuco_principal *p, const
 	rc = rc ?: keep_an_admin(sec, &u, NULL, err);
 	if (rc)
 		return abort_tx(sec, rc);
+	sec_user_changed(sec, u.id);
 	rc = store_user_delete(sec->db, u.id, sec->dberr, sizeof(sec->dberr));
 	if (rc)
 		return abort_tx(sec, sec_store_fail(sec, rc, "user", err));
@@ -373,6 +375,7 @@ set_password(struct security *sec, const struct cuco_principal *p, struct user_r
 	u->must_change_password = must_change;
 	u->session_epoch++;
 	u->version++;
+	sec_user_changed(sec, u->id);
 	rc = store_sessions_revoke_user(sec->db, u->id, "password", sec->dberr, sizeof(sec->dberr));
 	if (rc == 0)
 		rc = store_user_save(sec->db, u, sec->dberr, sizeof(sec->dberr));

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <jwt.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,6 +247,20 @@ expect_refused(const char *token, int64_t now, const char *why)
 		fail_msg("expected '%s' in '%s'", why, err.message);
 }
 
+/* libjwt's verdict on @token's signature and algorithm (it checks no time claim). */
+static bool
+libjwt_accepts(const uint8_t *k, const char *token)
+{
+	jwt_t *jwt = NULL;
+	bool ok;
+
+	if (jwt_decode(&jwt, token, k, SECURITY_KEY_LEN) != 0)
+		return false;
+	ok = jwt_get_alg(jwt) == JWT_ALG_HS256;
+	jwt_free(jwt);
+	return ok;
+}
+
 static void
 test_jwt_issue_verify(void **state)
 {
@@ -254,6 +270,9 @@ test_jwt_issue_verify(void **state)
 
 	assert_int_equal(security_jwt_issue(key, &c, tok), 0);
 	assert_int_equal(security_jwt_verify(key, tok, NOW + 10, &got, &err), 0);
+	/* Our decode is the only one on a request: libjwt, the issuer, agrees with it. */
+	assert_true(libjwt_accepts(key, tok));
+	assert_false(libjwt_accepts(other_key, tok));
 	assert_string_equal(got.sub, c.sub);
 	assert_string_equal(got.name, "alice");
 	assert_int_equal(got.roles, c.roles);
@@ -267,6 +286,11 @@ test_jwt_issue_verify(void **state)
 	/* A hand-built token with the right key and claims is accepted: the forger works. */
 	assert_int_equal(security_jwt_verify(key, forge("HS256", key, "{\"alg\":\"HS256\",\"typ\":"
 				"\"JWT\"}", good_payload), NOW, &got, &err), 0);
+	assert_true(libjwt_accepts(key, forge("HS256", key, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+					      good_payload)));
+	/* A header other than the bytes we write, same meaning: parsed and accepted too. */
+	assert_int_equal(security_jwt_verify(key, forge("HS256", key, "{\"typ\":\"JWT\",\"alg\":"
+				"\"HS256\"}", good_payload), NOW, &got, &err), 0);
 
 	/* The restricted token and the self-care binding survive the trip. */
 	c.password_change_only = true;
@@ -274,6 +298,7 @@ test_jwt_issue_verify(void **state)
 	snprintf(c.customer_id, sizeof(c.customer_id), "cust-7");
 	assert_int_equal(security_jwt_issue(key, &c, tok), 0);
 	assert_int_equal(security_jwt_verify(key, tok, NOW, &got, &err), 0);
+	assert_true(libjwt_accepts(key, tok));
 	assert_true(got.password_change_only);
 	assert_string_equal(got.customer_id, "cust-7");
 }

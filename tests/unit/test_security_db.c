@@ -842,6 +842,66 @@ test_audit_tampering(void **state)
 	assert_string_equal(r.problem, "truncated");
 }
 
+/*
+ * Authentication keeps what it needs of a user per process for up to a
+ * second: a change through any handle of the process still refuses the
+ * next request at once; a change behind its back (SQL) within the second.
+ */
+static void
+test_auth_cache(void **state)
+{
+	struct fixture *f = start(state);
+	struct security_user_update dis = {.state = SECURITY_USER_DISABLED, .expected_version = -1};
+	struct security_user_update on = {.state = SECURITY_USER_ACTIVE, .expected_version = -1};
+	struct security_user_update name = {.display_name = "Gina G.", .state = SECURITY_USER_KEEP,
+					    .expected_version = -1};
+	struct security_error err = {0};
+	struct security_tokens tok;
+	struct cuco_principal p;
+	struct security *other;
+	char id[37], sql[160];
+
+	make_user(f, "gina", CUCO_ROLE_BIT(CUCO_ROLE_OPERATOR), NULL, id);
+	login_as(f, "gina", STRONG, &tok);
+	/* Cached now, in both handles' process. */
+	ok(security_authenticate(f->sec, tok.access_token, &p, NULL, &err), &err);
+	ok(security_open(&f->cfg, &other, &err), &err);
+	ok(security_authenticate(other, tok.access_token, &p, NULL, &err), &err);
+
+	/* A change that leaves what authentication reads alone: still accepted. */
+	ok(security_user_update(other, &f->admin, id, &name, NULL, &err), &err);
+	ok(security_authenticate(f->sec, tok.access_token, &p, NULL, &err), &err);
+
+	/* Disabled through another handle: refused at once by both. */
+	ok(security_user_update(other, &f->admin, id, &dis, NULL, &err), &err);
+	assert_int_equal(security_authenticate(f->sec, tok.access_token, &p, NULL, &err), -EACCES);
+	assert_non_null(strstr(err.message, "disabled"));
+	assert_int_equal(security_authenticate(other, tok.access_token, &p, NULL, &err), -EACCES);
+	ok(security_user_update(f->sec, &f->admin, id, &on, NULL, &err), &err);
+
+	/* Password reset: the old token's epoch is gone at once. */
+	login_as(f, "gina", STRONG, &tok);
+	ok(security_password_reset(other, &f->admin, id, "another " STRONG, &err), &err);
+	assert_int_equal(security_authenticate(f->sec, tok.access_token, &p, NULL, &err), -EACCES);
+	assert_non_null(strstr(err.message, "session has ended"));
+
+	/* Deleted: gone at once. */
+	login_as(f, "gina", "another " STRONG, &tok);
+	ok(security_user_delete(other, &f->admin, id, -1, &err), &err);
+	assert_int_equal(security_authenticate(f->sec, tok.access_token, &p, NULL, &err), -EACCES);
+
+	/* Behind the process's back: within the TTL (1 s), not necessarily at once. */
+	make_user(f, "gina2", CUCO_ROLE_BIT(CUCO_ROLE_OPERATOR), NULL, id);
+	login_as(f, "gina2", STRONG, &tok);
+	snprintf(sql, sizeof(sql), "UPDATE security.users SET state = 'disabled' WHERE id = '%s'",
+		 id);
+	pgtest_admin_exec(pg(f), sql);
+	usleep(1100 * 1000);
+	assert_int_equal(security_authenticate(f->sec, tok.access_token, &p, NULL, &err), -EACCES);
+	assert_non_null(strstr(err.message, "disabled"));
+	security_close(other);
+}
+
 int
 main(void)
 {
@@ -855,6 +915,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rehash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_user_timing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_tampering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_cache, setup, teardown),
 	};
 
 	return pgtest_exit(cmocka_run_group_tests(tests, NULL, NULL));
