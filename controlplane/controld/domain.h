@@ -62,5 +62,6 @@ int host_consume(struct host *h, const struct bus_consumer *c, char *err, size_t
 extern const struct host_domain domain_security;
 extern const struct host_domain domain_catalog;
 extern const struct host_domain domain_customer;
+extern const struct host_domain domain_billing;
 
 #endif

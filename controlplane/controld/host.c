@@ -26,6 +26,7 @@ static const struct host_domain *const domains[] = {
 	&domain_security,
 	&domain_catalog,
 	&domain_customer,
+	&domain_billing,
 };
 #define N_DOMAINS (sizeof(domains) / sizeof(domains[0]))
 
