@@ -63,5 +63,6 @@ extern const struct host_domain domain_security;
 extern const struct host_domain domain_catalog;
 extern const struct host_domain domain_customer;
 extern const struct host_domain domain_billing;
+extern const struct host_domain domain_order;
 
 #endif
