@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "bss/core/command.h"
 #include "bss/core/principal.h"
 
 /*
@@ -242,6 +243,30 @@ int catalog_commit(struct catalog *cat, const struct cuco_principal *p, const ch
 int catalog_reservation_get(struct catalog *cat, const struct cuco_principal *p,
 			    const char *item_id, const char *reservation_id, json_t **ret,
 			    struct catalog_error *err);
+
+/* ---- Commands of the order saga (bus) -------------------------------------- */
+
+/*
+ * The catalog's command handler on the bus (a cmd_handler_fn, @arg unused),
+ * for the order saga (docs/order.md); admin and operator principals only:
+ *
+ *   catalog.order.reserve {step_id, order_id, at, items: [{order_item_id,
+ *       action, offering_id, previous_offering_id, inventory: [{item_id |
+ *       sku, quantity}]}]} -> {reservation_ids, snapshot: {offering id:
+ *       {offering, price, profile}}}; refuses ("refused") an offering that is
+ *       not orderable at @at (not for action delete) and stock that is short;
+ *       all or nothing. Reservation ids are "<order_id>.<n>".
+ *   catalog.order.release {step_id, reservation_ids} (the compensation;
+ *       an id never reserved is nothing to release)
+ *   catalog.order.commit  {step_id, reservation_ids} (on completion)
+ *   catalog.offering.check {offering_id, at} -> {offering_id, name,
+ *       lifecycleStatus, orderable} (a query)
+ */
+int catalog_command(struct db *db, const struct cuco_principal *who, const char *type,
+		    json_t *payload, void *arg, json_t **ret_result, struct cmd_problem *problem);
+
+/* Whether command @type only reads. */
+bool catalog_is_query(const char *type);
 
 /* ---- Read model ---------------------------------------------------------- */
 

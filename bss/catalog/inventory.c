@@ -405,9 +405,9 @@ check_rid(const char *rid, struct catalog_error *err)
 }
 
 int
-catalog_reserve(struct catalog *cat, const struct cuco_principal *p, const char *item_id,
-		const char *rid, int64_t quantity, json_t **ret, bool *ret_created,
-		struct catalog_error *err)
+cat_reserve_tx(struct catalog *cat, const struct cuco_principal *p, const char *item_id,
+	       const char *rid, int64_t quantity, json_t **ret, bool *ret_created,
+	       struct catalog_error *err)
 {
 	struct catalog_meta meta;
 	json_t *item = NULL, *resv = NULL;
@@ -415,23 +415,19 @@ catalog_reserve(struct catalog *cat, const struct cuco_principal *p, const char 
 	PGresult *res;
 	int r;
 
-	if (!catalog_may_write(p))
-		return cat_deny(p, "catalog.inventory.reserve", err);
 	r = check_rid(rid, err);
 	if (r == 0 && (quantity < 1 || quantity > CATALOG_RESERVE_MAX))
 		r = catalog_fail(err, -EINVAL, "invalid-argument", "/quantity",
 				 "quantity: must be from 1 to %d", CATALOG_RESERVE_MAX);
-	r = r ?: cat_begin(cat, err);
 	if (r < 0)
 		return r;
 	/* The lock on the item serializes reservations of it: the check below holds. */
 	r = item_load(cat, item_id, true, &item, &meta, err);
 	if (r < 0)
-		goto out_rollback;
+		goto out;
 	r = reservation_load(cat, item_id, rid, &resv, NULL);
 	if (r == 0) {
 		/* The same reservation again: answered as it is, nothing written. */
-		cat_rollback(cat);
 		if (json_integer_value(json_object_get(resv, "quantity")) != quantity) {
 			r = catalog_fail(
 				err, -EEXIST, "conflict", "/reservation_id",
@@ -445,14 +441,14 @@ catalog_reserve(struct catalog *cat, const struct cuco_principal *p, const char 
 		goto out;
 	}
 	if (r != -ENOENT)
-		goto out_rollback;
+		goto out;
 	if (json_integer_value(json_object_get(item, "available")) < quantity) {
 		r = catalog_fail(err, -ENOSPC, "insufficient-stock", "/quantity",
 				 "quantity: %lld asked for, %lld available of %s",
 				 (long long)quantity,
 				 (long long)json_integer_value(json_object_get(item, "available")),
 				 json_string_value(json_object_get(item, "sku")));
-		goto out_rollback;
+		goto out;
 	}
 	snprintf(qty, sizeof(qty), "%lld", (long long)quantity);
 	{
@@ -469,31 +465,53 @@ catalog_reserve(struct catalog *cat, const struct cuco_principal *p, const char 
 	}
 	if (res == NULL) {
 		r = cat_internal(cat, "reserve", err);
-		goto out_rollback;
+		goto out;
 	}
 	json_decref(resv);
 	resv = reservation_json(res, 0);
 	PQclear(res);
 	r = item_event(cat, p, item_id, meta.revision, "reserved",
 		       json_pack("{s:O}", "reservation", resv), err);
-	r = r ?: cat_commit(cat, err);
 	if (r < 0)
-		goto out_rollback;
+		goto out;
 	*ret = json_incref(resv);
 	*ret_created = true;
-	goto out;
-out_rollback:
-	cat_rollback(cat);
 out:
 	json_decref(resv);
 	json_decref(item);
 	return r;
 }
 
-/* Release or commit: reserved -> @to, idempotent. */
-static int
-settle(struct catalog *cat, const struct cuco_principal *p, const char *item_id, const char *rid,
-       const char *to, json_t **ret, struct catalog_error *err)
+int
+catalog_reserve(struct catalog *cat, const struct cuco_principal *p, const char *item_id,
+		const char *rid, int64_t quantity, json_t **ret, bool *ret_created,
+		struct catalog_error *err)
+{
+	json_t *out = NULL;
+	bool created = false;
+	int r;
+
+	if (!catalog_may_write(p))
+		return cat_deny(p, "catalog.inventory.reserve", err);
+	r = cat_begin(cat, err);
+	if (r < 0)
+		return r;
+	r = cat_reserve_tx(cat, p, item_id, rid, quantity, &out, &created, err);
+	/* A reservation answered as it was wrote nothing: committing it is harmless. */
+	r = r ?: cat_commit(cat, err);
+	if (r < 0) {
+		cat_rollback(cat);
+		json_decref(out);
+		return r;
+	}
+	*ret = out;
+	*ret_created = created;
+	return 0;
+}
+
+int
+cat_settle_tx(struct catalog *cat, const struct cuco_principal *p, const char *item_id,
+	      const char *rid, const char *to, json_t **ret, struct catalog_error *err)
 {
 	struct catalog_meta meta;
 	json_t *item = NULL, *resv = NULL;
@@ -501,25 +519,20 @@ settle(struct catalog *cat, const struct cuco_principal *p, const char *item_id,
 	PGresult *res;
 	int r;
 
-	if (!catalog_may_write(p))
-		return cat_deny(p, "catalog.inventory.settle", err);
-	r = check_rid(rid, err) ?: cat_begin(cat, err);
-	if (r < 0)
-		return r;
-	r = item_load(cat, item_id, true, &item, &meta, err);
+	r = check_rid(rid, err);
+	r = r ?: item_load(cat, item_id, true, &item, &meta, err);
 	r = r ?: reservation_load(cat, item_id, rid, &resv, err);
 	if (r < 0)
-		goto out_rollback;
+		goto out;
 	state = json_string_value(json_object_get(resv, "state"));
 	if (strcmp(state, to) == 0) {
-		cat_rollback(cat);
 		*ret = json_incref(resv);
 		goto out;
 	}
 	if (strcmp(state, "reserved") != 0) {
 		r = catalog_fail_state(err, state, "reservation %s is %s: it cannot be %s", rid,
 				       state, to);
-		goto out_rollback;
+		goto out;
 	}
 	{
 		const char *params[] = {item_id, rid, to};
@@ -537,7 +550,7 @@ settle(struct catalog *cat, const struct cuco_principal *p, const char *item_id,
 	}
 	if (res == NULL) {
 		r = cat_internal(cat, to, err);
-		goto out_rollback;
+		goto out;
 	}
 	json_decref(resv);
 	resv = reservation_json(res, 0);
@@ -545,17 +558,36 @@ settle(struct catalog *cat, const struct cuco_principal *p, const char *item_id,
 	r = item_event(cat, p, item_id, meta.revision,
 		       strcmp(to, "committed") == 0 ? "committed" : "released",
 		       json_pack("{s:O}", "reservation", resv), err);
-	r = r ?: cat_commit(cat, err);
-	if (r < 0)
-		goto out_rollback;
-	*ret = json_incref(resv);
-	goto out;
-out_rollback:
-	cat_rollback(cat);
+	if (r == 0)
+		*ret = json_incref(resv);
 out:
 	json_decref(resv);
 	json_decref(item);
 	return r;
+}
+
+/* Release or commit: reserved -> @to, idempotent. */
+static int
+settle(struct catalog *cat, const struct cuco_principal *p, const char *item_id, const char *rid,
+       const char *to, json_t **ret, struct catalog_error *err)
+{
+	json_t *out = NULL;
+	int r;
+
+	if (!catalog_may_write(p))
+		return cat_deny(p, "catalog.inventory.settle", err);
+	r = cat_begin(cat, err);
+	if (r < 0)
+		return r;
+	r = cat_settle_tx(cat, p, item_id, rid, to, &out, err);
+	r = r ?: cat_commit(cat, err);
+	if (r < 0) {
+		cat_rollback(cat);
+		json_decref(out);
+		return r;
+	}
+	*ret = out;
+	return 0;
 }
 
 int

@@ -49,6 +49,18 @@ int cat_event(struct catalog *cat, const struct cuco_principal *p, const char *a
 /* -EPERM "forbidden" naming the action and the principal. */
 int cat_deny(const struct cuco_principal *p, const char *action, struct catalog_error *err);
 
+/*
+ * Reserve, release or commit inventory inside the caller's open transaction
+ * (catalog_reserve(), catalog_release() and catalog_commit() without their
+ * own transaction; the caller authorizes, commits or rolls back). @to:
+ * "released" or "committed".
+ */
+int cat_reserve_tx(struct catalog *cat, const struct cuco_principal *p, const char *item_id,
+		   const char *rid, int64_t quantity, json_t **ret, bool *ret_created,
+		   struct catalog_error *err);
+int cat_settle_tx(struct catalog *cat, const struct cuco_principal *p, const char *item_id,
+		  const char *rid, const char *to, json_t **ret, struct catalog_error *err);
+
 /* Unix time in microseconds. */
 int64_t cat_now_us(void);
 

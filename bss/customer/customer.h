@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "bss/core/command.h"
 #include "bss/core/principal.h"
 
 /*
@@ -298,5 +299,27 @@ int customer_export(struct customer *c, const struct cuco_principal *p, const ch
  */
 int customer_erase(struct customer *c, const struct cuco_principal *p, const char *id,
 		   json_t **ret, bool *ret_erased_now, struct customer_error *err);
+
+/* ---- Commands on the bus ---------------------------------------------------- */
+
+/*
+ * The domain's command handler (a cmd_handler_fn, @arg unused), for admin
+ * and operator principals (the order saga):
+ *
+ *   customer.notification.send {step_id, customer_id, kind, order_id, text}
+ *       -> {notification_id, state: "sent"|"suppressed", channel, reason}:
+ *       the channel is the preferred one, else email, sms, phone, post,
+ *       the first that the preferences enable, whose last "service" consent
+ *       is not withdrawn and that a contact medium reaches; none: recorded
+ *       as suppressed. One per step id. Events customer.notification.sent /
+ *       .suppressed (aggregate "notification").
+ *   customer.customer.check {customer_id} -> {customer_id, status, erased}
+ *       (a query)
+ */
+int customer_command(struct db *db, const struct cuco_principal *who, const char *type,
+		     json_t *payload, void *arg, json_t **ret_result, struct cmd_problem *problem);
+
+/* Whether command @type only reads. */
+bool customer_is_query(const char *type);
 
 #endif

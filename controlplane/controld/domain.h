@@ -63,5 +63,7 @@ extern const struct host_domain domain_security;
 extern const struct host_domain domain_catalog;
 extern const struct host_domain domain_customer;
 extern const struct host_domain domain_network;
+extern const struct host_domain domain_billing;
+extern const struct host_domain domain_order;
 
 #endif

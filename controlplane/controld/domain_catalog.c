@@ -78,6 +78,8 @@ const struct host_domain domain_catalog = {
 	.name = "catalog",
 	.publishes = true,
 	.migrate = catalog_migrate_,
+	.command = catalog_command,
+	.is_query = catalog_is_query,
 	.start = catalog_start,
 	.stop = catalog_stop,
 };

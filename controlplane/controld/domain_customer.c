@@ -44,6 +44,8 @@ const struct host_domain domain_customer = {
 	.name = "customer",
 	.publishes = true,
 	.migrate = customer_migrate_,
+	.command = customer_command,
+	.is_query = customer_is_query,
 	.start = customer_start,
 	.stop = customer_stop,
 };

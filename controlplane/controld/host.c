@@ -27,6 +27,8 @@ static const struct host_domain *const domains[] = {
 	&domain_catalog,
 	&domain_customer,
 	&domain_network,
+	&domain_billing,
+	&domain_order,
 };
 #define N_DOMAINS (sizeof(domains) / sizeof(domains[0]))
 
