@@ -233,7 +233,7 @@ item_of(const json_t *it, size_t pos, json_t *ids, json_t **ret, struct order_er
 		json_object_get(json_object_get(it, "productOffering"), "id"));
 	const char *service = json_string_value(json_object_get(product, "id"));
 	json_t *q = json_object_get(it, "quantity"), *access, *inv = NULL;
-	char f[128], pid[16];
+	char f[128], pid[24];
 	int rc;
 
 	snprintf(pid, sizeof(pid), "%zu", pos + 1);
