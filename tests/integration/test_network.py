@@ -151,8 +151,12 @@ def test_activation_enforced_within_a_second_and_policed(setup, ctld, admin):
 
 def test_restarted_dataplane_is_resynced(setup, ctld, admin):
     lab = setup
-    before = ctld.get(TMF638, token=admin, params={"state": "active"}).json()
-    assert before
+
+    def active():
+        return ctld.get(TMF638, token=admin, params={"state": "active"}).json()
+    # the services of the tests before (under load they may still be settling)
+    wait_for("an active service", lambda: bool(active()), 15.0)
+    before = active()
     lab.restart_dataplane()
     for s in before:
         wait_for(f"{s['id']} back after the restart", lambda: dp_sub(lab, s["id"]), 5.0)
