@@ -124,17 +124,18 @@ enforce(struct dp_worker *w, struct rte_mbuf *m, uint8_t *frame, const struct pk
 	/* Acquire: pairs with the release that makes the sets exist. */
 	const struct sub_set *s = __atomic_load_n(&t->set[0], __ATOMIC_ACQUIRE) != NULL
 					  ? sub_active_set(t) : NULL;
-	int32_t pre_up = -1, pre_down = -1;
-	uint64_t now = rte_rdtsc();
+	int32_t pre_up = SUB_PRE_NONE, pre_down = SUB_PRE_NONE;
+	/* One time for the burst, as if its packets arrived together (rdtsc is slow here). */
+	uint64_t now = w->burst_tsc;
 	enum sub_drop_reason r;
 	uint32_t slot = 0;
 
 	/*
-	 * A pre-classified slot holds only if no batch was published since, and,
-	 * downstream, if the next hop's VLAN (which comes first) cannot name a
-	 * subscriber.
+	 * A pre-classified slot (or miss) holds only if no batch was published
+	 * since, and, downstream, if the next hop's VLAN (which comes first)
+	 * cannot name a subscriber.
 	 */
-	if (pre >= 0 && s == w->pre_set) {
+	if (pre != SUB_PRE_NONE && s == w->pre_set) {
 		if (dp->ports[in].role == DP_ROLE_ACCESS)
 			pre_up = pre;
 		else if (nh_vlan == 0 || s->n_vlan == 0)
@@ -383,7 +384,9 @@ shapers_dequeue(struct dp_worker *w)
  * instead of stalling on each in turn. The source address of what comes
  * from an access port, the destination of the rest; untagged IPv4 and IPv6
  * only, and upstream only when no subscriber is matched by VLAN or MAC
- * (they would come first). @pre[k] is the slot, or -1: classify as usual.
+ * (they would come first). @pre[k] is the slot, SUB_PRE_NO_HOST when the
+ * host hash has no entry for the address, or SUB_PRE_NONE: classify as
+ * usual.
  */
 static void
 sub_preclassify(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n, unsigned in,
@@ -402,7 +405,7 @@ sub_preclassify(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n, unsigne
 	unsigned nk = 0, k;
 
 	for (k = 0; k < n; k++)
-		pre[k] = -1;
+		pre[k] = SUB_PRE_NONE;
 	w->pre_set = NULL;
 	if (__atomic_load_n(&t->set[0], __ATOMIC_ACQUIRE) == NULL)
 		return;
@@ -429,13 +432,17 @@ sub_preclassify(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n, unsigne
 		kp[nk] = key;
 		idx[nk++] = (uint16_t)k;
 	}
-	if (nk == 0 || rte_hash_lookup_bulk_data(s->host, kp, nk, &hits, data) <= 0)
+	/* 0 hits is an answer too: every key is a known miss. */
+	if (nk == 0 || rte_hash_lookup_bulk_data(s->host, kp, nk, &hits, data) < 0)
 		return;
 	for (k = 0; k < nk; k++) {
 		uint32_t slot;
 
-		if (!(hits & (1ull << k)))
+		if (!(hits & (1ull << k))) {
+			/* Classified by prefix or MAC later, without a second hash lookup. */
+			pre[idx[k]] = SUB_PRE_NO_HOST;
 			continue;
+		}
 		slot = (uint32_t)(uintptr_t)data[k];
 		pre[idx[k]] = (int32_t)slot;
 		rte_prefetch0(&s->slots[slot]);
@@ -468,13 +475,15 @@ poll_once(struct dp_worker *w)
 		}
 		for (k = 0; k < n && k < 4; k++)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[k], void *));
-		if (w->dp->has_access)
+		if (w->dp->has_access) {
+			w->burst_tsc = rte_rdtsc();
 			sub_preclassify(w, pkts, n, q->pidx, pre);
+		}
 		for (k = 0; k < n; k++) {
 			if (k + 4 < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 4], void *));
 			bytes += rte_pktmbuf_pkt_len(pkts[k]);
-			process_pkt(w, pkts[k], q->pidx, w->dp->has_access ? pre[k] : -1);
+			process_pkt(w, pkts[k], q->pidx, w->dp->has_access ? pre[k] : SUB_PRE_NONE);
 		}
 		st = &w->stats[q->pidx];
 		st->rx_packets += n;

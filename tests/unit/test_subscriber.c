@@ -349,22 +349,22 @@ test_l2_classification(void **state)
 	fr.meta.n_vlans = 2;
 	fr.meta.vlan_tci[0] = 100;
 	fr.meta.vlan_tci[1] = 0xe000 | 200;
-	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), iv.slot);
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0, false), iv.slot);
 	/* the same pair on another port is somebody else */
-	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 1), SUB_SLOT_UNKNOWN);
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 1, false), SUB_SLOT_UNKNOWN);
 	/* a single tag matches a single-tag subscriber, also when a C-VLAN follows */
 	fr.meta.vlan_tci[0] = 300;
-	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), is.slot);
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0, false), is.slot);
 	fr.meta.n_vlans = 1;
-	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), is.slot);
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0, false), is.slot);
 	/* the source MAC, untagged */
 	fr.meta.n_vlans = 0;
 	memcpy(fr.b + 6, mac.mac, 6);
-	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), im.slot);
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0, false), im.slot);
 	/* downstream: no prefix matches, the next hop's MAC does */
 	mk4(&fr, "203.0.113.2", "192.0.2.1", 80, 100);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, mac.mac), im.slot);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL), SUB_SLOT_UNKNOWN);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, mac.mac, false), im.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL, false), SUB_SLOT_UNKNOWN);
 
 	sub_ctl_begin(f->ctl);
 	assert_int_equal(sub_ctl_sub_delete(f->ctl, "qinq", err, sizeof(err)), 0);
@@ -421,18 +421,22 @@ test_down_by_next_hop_vlan(void **state)
 
 	/* the packet came untagged from the uplink: only the next hop knows the line */
 	mk4(&fr, "203.0.113.2", "198.51.100.130", 80, 100);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(200, 300), NULL), ip.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(200, 300), NULL, false),
+			 ip.slot);
 	/* a pair whose S-VLAN belongs to a subscriber as a whole */
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(400, 7), NULL), isv.slot);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(100, 0), NULL), i1.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(400, 7), NULL, false),
+			 isv.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(100, 0), NULL, false),
+			 i1.slot);
 	/* the line comes before the prefix, as upstream */
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL), ipfx.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL, false), ipfx.slot);
 	/* an unknown VLAN, or the same VLAN on another port, falls through to the prefix */
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(999, 0), NULL), ipfx.slot);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 1, NH_VLAN(200, 300), NULL),
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(999, 0), NULL, false),
+			 ipfx.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 1, NH_VLAN(200, 300), NULL, false),
 			 ipfx.slot);
 	mk4(&fr, "203.0.113.2", "198.51.100.5", 80, 100);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 1, NH_VLAN(200, 300), NULL),
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 1, NH_VLAN(200, 300), NULL, false),
 			 SUB_SLOT_UNKNOWN);
 
 	/* enforcement: counted downstream for the pair; the suspended VLAN dropped */
