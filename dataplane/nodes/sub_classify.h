@@ -41,28 +41,27 @@ sub_ip_lookup(const struct sub_set *s, uint16_t ethertype, const uint8_t *addr, 
 {
 	uint32_t slot;
 
-	if (likely(s->n_host != 0) && !no_host) {
-		struct sub_host_key k = {0};
-		void *data;
-
-		if (ethertype == RTE_ETHER_TYPE_IPV4) {
-			k.family = AF_INET;
-			memcpy(k.addr, addr, 4);
-		} else {
-			k.family = AF_INET6;
-			memcpy(k.addr, addr, 16);
-		}
-		if (rte_hash_lookup_data(s->host, &k, &data) >= 0)
-			return (uint32_t)(uintptr_t)data;
-	}
 	if (ethertype == RTE_ETHER_TYPE_IPV4) {
 		uint32_t a;
 
+		memcpy(&a, addr, 4);
+		if (likely(s->n_host4 != 0) && !no_host) {
+			slot = host4_lookup(&s->host4, a);
+			if (slot != SUB_SLOT_UNKNOWN)
+				return slot;
+		}
 		if (s->n_pfx4 == 0)
 			return SUB_SLOT_UNKNOWN;
-		memcpy(&a, addr, 4);
 		return rte_lpm_lookup(s->lpm4, rte_be_to_cpu_32(a), &slot) == 0 ? slot
 										   : SUB_SLOT_UNKNOWN;
+	}
+	if (s->n_host != 0 && !no_host) {
+		struct sub_host_key k = {.family = AF_INET6};
+		void *data;
+
+		memcpy(k.addr, addr, 16);
+		if (rte_hash_lookup_data(s->host, &k, &data) >= 0)
+			return (uint32_t)(uintptr_t)data;
 	}
 	if (s->n_pfx6 == 0)
 		return SUB_SLOT_UNKNOWN;

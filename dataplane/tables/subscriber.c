@@ -5,11 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <rte_cycles.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+
+#include "dataplane/tables/bigmem.h"
 
 #define SUB_ID_LEN 64
 #define SUB_NAME_LEN 64
@@ -160,11 +161,14 @@ set_create(struct sub_ctl *ctl, unsigned which)
 	s->l2 = make_hash(name, ctl->instance, max * 2, sizeof(struct sub_l2_key));
 	snprintf(name, sizeof(name), "ho%c", 'a' + which);
 	s->host = make_hash(name, ctl->instance, max * 2, sizeof(struct sub_host_key));
+	if (host4_create(&s->host4, max * 2) < 0)
+		s->host4.b = NULL;
 	s->slots = rte_zmalloc("cuco_subslots", sizeof(*s->slots) * max, RTE_CACHE_LINE_SIZE);
 	s->profiles = rte_zmalloc("cuco_subprof", sizeof(*s->profiles) * SUB_MAX_PROFILES,
 				  RTE_CACHE_LINE_SIZE);
 	if (s->lpm4 == NULL || s->lpm6 == NULL || s->l2 == NULL || s->host == NULL ||
-	    s->slots == NULL || s->profiles == NULL) {
+	    s->host4.b == NULL || s->slots == NULL || s->profiles == NULL) {
+		host4_destroy(&s->host4);
 		rte_hash_free(s->host);
 		rte_lpm_free(s->lpm4);
 		rte_lpm6_free(s->lpm6);
@@ -186,6 +190,7 @@ set_free(struct sub_set *s)
 	rte_lpm6_free(s->lpm6);
 	rte_hash_free(s->l2);
 	rte_hash_free(s->host);
+	host4_destroy(&s->host4);
 	rte_free(s->slots);
 	rte_free(s->profiles);
 	rte_free(s);
@@ -210,7 +215,10 @@ host_key(struct sub_host_key *k, const struct inet_prefix *p)
 static void
 set_del_prefix(struct sub_set *s, const struct inet_prefix *p)
 {
-	if (is_host(p)) {
+	if (is_host(p) && p->addr.family == AF_INET) {
+		if (host4_del(&s->host4, p->addr.v4.s_addr) == 0)
+			s->n_host4--;
+	} else if (is_host(p)) {
 		struct sub_host_key k;
 
 		host_key(&k, p);
@@ -231,6 +239,14 @@ set_add_prefix(struct sub_set *s, const struct inet_prefix *p, uint32_t slot)
 	void *data;
 	int ret;
 
+	if (is_host(p) && p->addr.family == AF_INET) {
+		bool existed = host4_lookup(&s->host4, p->addr.v4.s_addr) != 0;
+
+		if (host4_add(&s->host4, p->addr.v4.s_addr, slot) < 0)
+			return -ENOSPC;
+		s->n_host4 += !existed;
+		return 0;
+	}
 	if (is_host(p)) {
 		struct sub_host_key k;
 		bool existed;
@@ -259,44 +275,6 @@ set_add_prefix(struct sub_set *s, const struct inet_prefix *p, uint32_t slot)
 			s->n_pfx6 += !existed;
 	}
 	return ret < 0 ? -ENOSPC : 0;
-}
-
-#define STATE_PAGE (2u << 20) /* a transparent huge page on x86-64 */
-
-/*
- * Zeroed memory for the per-slot state that workers touch at random (meters
- * and counters: hundreds of MiB at a million subscribers), on transparent
- * huge pages where the kernel grants them (MADV_HUGEPAGE; 4 KiB pages
- * otherwise). With 4 KiB pages nearly every packet of a random subscriber
- * misses the TLB on each of these arrays, with 2 MiB pages they stay in it.
- * Every page is touched here, at config time, so that the fast path takes
- * no page fault. Free with state_free() and the same @size.
- */
-static void *
-state_alloc(size_t size)
-{
-	size_t len = RTE_ALIGN_CEIL(size, STATE_PAGE), map = len + STATE_PAGE;
-	uint8_t *p, *a;
-
-	p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	/* Huge pages need 2 MiB alignment: give back the ragged ends. */
-	a = RTE_PTR_ALIGN_CEIL(p, STATE_PAGE);
-	if (a > p)
-		munmap(p, (size_t)(a - p));
-	if (p + map > a + len)
-		munmap(a + len, (size_t)(p + map - (a + len)));
-	(void)madvise(a, len, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
-	memset(a, 0, size);
-	return a;
-}
-
-static void
-state_free(void *p, size_t size)
-{
-	if (p != NULL)
-		munmap(p, RTE_ALIGN_CEIL(size, STATE_PAGE));
 }
 
 static size_t
@@ -334,14 +312,14 @@ sub_ctl_create(uint32_t max_slots, unsigned n_workers, struct rte_rcu_qsbr *qsv,
 	ctl->entries = calloc(max_slots, sizeof(*ctl->entries));
 	ctl->free_slots = calloc(max_slots, sizeof(*ctl->free_slots));
 	/* Shared with workers, but plain memory: no need for DPDK's. */
-	ctl->t.meters = state_alloc(meters_size(ctl));
+	ctl->t.meters = bigmem_alloc(meters_size(ctl));
 	ctl->t.counters = calloc(n_workers, sizeof(*ctl->t.counters));
 	if (ctl->by_id == NULL || ctl->own_pfx == NULL || ctl->own_l2 == NULL ||
 	    ctl->entries == NULL || ctl->free_slots == NULL || ctl->t.meters == NULL ||
 	    ctl->t.counters == NULL)
 		goto out_free;
 	for (i = 0; i < n_workers; i++) {
-		ctl->t.counters[i] = state_alloc(counters_size(ctl));
+		ctl->t.counters[i] = bigmem_alloc(counters_size(ctl));
 		if (ctl->t.counters[i] == NULL)
 			goto out_free;
 	}
@@ -377,10 +355,10 @@ sub_ctl_free(struct sub_ctl *ctl)
 			free(ctl->entries[i]);
 	free(ctl->entries);
 	free(ctl->free_slots);
-	state_free(ctl->t.meters, meters_size(ctl));
+	bigmem_free(ctl->t.meters, meters_size(ctl));
 	if (ctl->t.counters != NULL)
 		for (i = 0; i < ctl->t.n_workers; i++)
-			state_free(ctl->t.counters[i], counters_size(ctl));
+			bigmem_free(ctl->t.counters[i], counters_size(ctl));
 	free(ctl->t.counters);
 	free(ctl->changes);
 	free(ctl->pending_free);
