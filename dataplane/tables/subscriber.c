@@ -134,11 +134,18 @@ make_hash(const char *what, unsigned instance, uint32_t entries, uint32_t key_le
 	return rte_hash_create(&hp);
 }
 
+/* Each set's slot array: read per packet at random, so on huge pages too. */
+static size_t
+slots_size(const struct sub_ctl *ctl)
+{
+	return (size_t)ctl->t.max_slots * sizeof(struct sub_slot);
+}
+
 static struct sub_set *
 set_create(struct sub_ctl *ctl, unsigned which)
 {
 	uint32_t max = ctl->t.max_slots;
-	/* Host addresses are in the hash: the LPMs hold the shorter prefixes. */
+	/* Host addresses are in host4 and the hash: the LPMs hold the shorter prefixes. */
 	struct rte_lpm_config c4 = {
 		.max_rules = max,
 		.number_tbl8s = max / 16 < 256 ? 256 : max / 16,
@@ -163,7 +170,7 @@ set_create(struct sub_ctl *ctl, unsigned which)
 	s->host = make_hash(name, ctl->instance, max * 2, sizeof(struct sub_host_key));
 	if (host4_create(&s->host4, max * 2) < 0)
 		s->host4.b = NULL;
-	s->slots = rte_zmalloc("cuco_subslots", sizeof(*s->slots) * max, RTE_CACHE_LINE_SIZE);
+	s->slots = bigmem_alloc(slots_size(ctl));
 	s->profiles = rte_zmalloc("cuco_subprof", sizeof(*s->profiles) * SUB_MAX_PROFILES,
 				  RTE_CACHE_LINE_SIZE);
 	if (s->lpm4 == NULL || s->lpm6 == NULL || s->l2 == NULL || s->host == NULL ||
@@ -173,7 +180,7 @@ set_create(struct sub_ctl *ctl, unsigned which)
 		rte_lpm_free(s->lpm4);
 		rte_lpm6_free(s->lpm6);
 		rte_hash_free(s->l2);
-		rte_free(s->slots);
+		bigmem_free(s->slots, slots_size(ctl));
 		rte_free(s->profiles);
 		rte_free(s);
 		return NULL;
@@ -182,7 +189,7 @@ set_create(struct sub_ctl *ctl, unsigned which)
 }
 
 static void
-set_free(struct sub_set *s)
+set_free(const struct sub_ctl *ctl, struct sub_set *s)
 {
 	if (s == NULL)
 		return;
@@ -191,7 +198,7 @@ set_free(struct sub_set *s)
 	rte_hash_free(s->l2);
 	rte_hash_free(s->host);
 	host4_destroy(&s->host4);
-	rte_free(s->slots);
+	bigmem_free(s->slots, slots_size(ctl));
 	rte_free(s->profiles);
 	rte_free(s);
 }
@@ -345,8 +352,8 @@ sub_ctl_free(struct sub_ctl *ctl)
 		return NULL;
 	if (ctl->in_batch)
 		sub_ctl_abort(ctl);
-	set_free(ctl->t.set[0]);
-	set_free(ctl->t.set[1]);
+	set_free(ctl, ctl->t.set[0]);
+	set_free(ctl, ctl->t.set[1]);
 	rte_hash_free(ctl->by_id);
 	rte_hash_free(ctl->own_pfx);
 	rte_hash_free(ctl->own_l2);
@@ -1039,8 +1046,8 @@ sub_ctl_commit(struct sub_ctl *ctl, char *err, size_t errlen)
 		struct sub_set *s0 = set_create(ctl, 0), *s1 = set_create(ctl, 1);
 
 		if (s0 == NULL || s1 == NULL) {
-			set_free(s0);
-			set_free(s1);
+			set_free(ctl, s0);
+			set_free(ctl, s1);
 			sub_ctl_abort(ctl);
 			snprintf(err, errlen, "no memory for the subscriber tables (raise -m)");
 			return -ENOMEM;
