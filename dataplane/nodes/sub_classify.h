@@ -136,8 +136,8 @@ sub_classify_down(const struct sub_set *s, const uint8_t *frame, const struct pk
 				     (const uint8_t *)&((const struct rte_ipv4_hdr *)l3)->dst_addr,
 				     no_host);
 	else
-		slot = sub_ip_lookup(s, meta->ethertype, ((const struct rte_ipv6_hdr *)l3)->dst_addr,
-				     no_host);
+		slot = sub_ip_lookup(s, meta->ethertype,
+				     ((const struct rte_ipv6_hdr *)l3)->dst_addr, no_host);
 	if (slot == SUB_SLOT_UNKNOWN && unlikely(s->n_mac != 0) && dst_mac != NULL) {
 		struct sub_l2_key k = {.kind = SUB_L2_MAC};
 
