@@ -98,6 +98,7 @@ struct dp_worker {
 	struct dp_shaper shaper[DP_MAX_PORTS]; /* access ports with 'shape': sched != NULL */
 	struct dp_txbuf shaped[DP_MAX_PORTS];  /* to a port's shaper */
 	const struct sub_set *pre_set;         /* the set sub_preclassify() used */
+	uint64_t burst_tsc;                    /* TSC at the receipt of the burst at hand */
 	uint64_t punt_rate;  /* packets/s this worker may punt per port */
 	uint64_t punt_burst;
 	struct dp_port_stats stats[DP_MAX_PORTS];

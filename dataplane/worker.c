@@ -124,17 +124,18 @@ enforce(struct dp_worker *w, struct rte_mbuf *m, uint8_t *frame, const struct pk
 	/* Acquire: pairs with the release that makes the sets exist. */
 	const struct sub_set *s = __atomic_load_n(&t->set[0], __ATOMIC_ACQUIRE) != NULL
 					  ? sub_active_set(t) : NULL;
-	int32_t pre_up = -1, pre_down = -1;
-	uint64_t now = rte_rdtsc();
+	int32_t pre_up = SUB_PRE_NONE, pre_down = SUB_PRE_NONE;
+	/* One time for the burst, as if its packets arrived together (rdtsc is slow here). */
+	uint64_t now = w->burst_tsc;
 	enum sub_drop_reason r;
 	uint32_t slot = 0;
 
 	/*
-	 * A pre-classified slot holds only if no batch was published since, and,
-	 * downstream, if the next hop's VLAN (which comes first) cannot name a
-	 * subscriber.
+	 * A pre-classified slot (or miss) holds only if no batch was published
+	 * since, and, downstream, if the next hop's VLAN (which comes first)
+	 * cannot name a subscriber.
 	 */
-	if (pre >= 0 && s == w->pre_set) {
+	if (pre != SUB_PRE_NONE && s == w->pre_set) {
 		if (dp->ports[in].role == DP_ROLE_ACCESS)
 			pre_up = pre;
 		else if (nh_vlan == 0 || s->n_vlan == 0)
@@ -375,15 +376,56 @@ shapers_dequeue(struct dp_worker *w)
 	}
 }
 
+/* Fetch what enforcement of @slot in direction @dir reads, ahead of it. */
+static inline void
+sub_prefetch_state(const struct dp_worker *w, const struct sub_set *s, uint32_t slot,
+		   unsigned dir)
+{
+	const struct sub_tables *t = w->dp->subt;
+
+	rte_prefetch0(&s->slots[slot]);
+	rte_prefetch0(&t->meters[slot * SUB_DIRS + dir]);
+	rte_prefetch0(&t->counters[w->index][slot * SUB_DIRS + dir]);
+}
+
+/* The burst's IPv6 host addresses, @nk of them, all at once in the hash. */
+static void
+sub_preclassify6(const struct dp_worker *w, const struct sub_set *s, unsigned dir,
+		 const struct sub_host_key *keys, const uint16_t *idx, unsigned nk, int32_t *pre)
+{
+	const void *kp[DP_BURST];
+	void *data[DP_BURST];
+	uint64_t hits = 0;
+	unsigned k;
+
+	for (k = 0; k < nk; k++)
+		kp[k] = &keys[k];
+	/* 0 hits is an answer too: every key is a known miss. */
+	if (nk == 0 || rte_hash_lookup_bulk_data(s->host, kp, nk, &hits, data) < 0)
+		return;
+	for (k = 0; k < nk; k++) {
+		uint32_t slot = (uint32_t)(uintptr_t)data[k];
+
+		if (!(hits & (1ull << k))) {
+			pre[idx[k]] = SUB_PRE_NO_HOST;
+			continue;
+		}
+		pre[idx[k]] = (int32_t)slot;
+		sub_prefetch_state(w, s, slot, dir);
+	}
+}
+
 /*
  * Subscriber classification of a whole burst by host address, before the
- * packets are processed one by one: the hash looks all keys up at once
- * (prefetching its buckets across them), and each hit's slot, meter and
- * counter lines are prefetched, so that enforcement finds them in cache
- * instead of stalling on each in turn. The source address of what comes
- * from an access port, the destination of the rest; untagged IPv4 and IPv6
- * only, and upstream only when no subscriber is matched by VLAN or MAC
- * (they would come first). @pre[k] is the slot, or -1: classify as usual.
+ * packets are processed one by one, so that no packet waits alone on cold
+ * memory: first every IPv4 packet's host-table bucket is prefetched, then
+ * each is read, and each hit's slot, meter and counter lines are
+ * prefetched; enforcement then finds them in cache. The source address of
+ * what comes from an access port, the destination of the rest; untagged
+ * IPv4 and IPv6 only, and upstream only when no subscriber is matched by
+ * VLAN or MAC (they would come first). @pre[k] is the slot, SUB_PRE_NO_HOST
+ * when the host tables have no entry for the address, or SUB_PRE_NONE:
+ * classify as usual.
  */
 static void
 sub_preclassify(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n, unsigned in,
@@ -393,55 +435,58 @@ sub_preclassify(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n, unsigne
 	const struct sub_tables *t = dp->subt;
 	bool up = dp->ports[in].role == DP_ROLE_ACCESS;
 	unsigned dir = up ? SUB_UP : SUB_DOWN;
-	struct sub_host_key keys[DP_BURST];
-	const void *kp[DP_BURST];
-	void *data[DP_BURST];
-	uint16_t idx[DP_BURST];
+	struct sub_host_key keys6[DP_BURST];
+	uint16_t idx6[DP_BURST], idx4[DP_BURST];
+	uint32_t addr4[DP_BURST], home4[DP_BURST];
 	const struct sub_set *s;
-	uint64_t hits = 0;
-	unsigned nk = 0, k;
+	unsigned n4 = 0, n6 = 0, k;
 
 	for (k = 0; k < n; k++)
-		pre[k] = -1;
+		pre[k] = SUB_PRE_NONE;
 	w->pre_set = NULL;
 	if (__atomic_load_n(&t->set[0], __ATOMIC_ACQUIRE) == NULL)
 		return;
 	s = sub_active_set(t);
-	if (s->n_host == 0 || (up && (s->n_vlan != 0 || s->n_mac != 0)))
+	if ((s->n_host4 == 0 && s->n_host == 0) || (up && (s->n_vlan != 0 || s->n_mac != 0)))
 		return;
 	for (k = 0; k < n; k++) {
 		const uint8_t *f = rte_pktmbuf_mtod(pkts[k], const uint8_t *);
 		uint32_t len = rte_pktmbuf_data_len(pkts[k]);
-		struct sub_host_key *key = &keys[nk];
 
-		if (len < RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv6_hdr) - 20)
+		if (len < RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr))
 			continue;
-		memset(key, 0, sizeof(*key));
 		if (f[12] == 0x08 && f[13] == 0x00) {
-			key->family = AF_INET;
-			memcpy(key->addr, f + RTE_ETHER_HDR_LEN + (up ? 12 : 16), 4);
+			if (s->n_host4 == 0) {
+				pre[k] = SUB_PRE_NO_HOST;
+				continue;
+			}
+			memcpy(&addr4[n4], f + RTE_ETHER_HDR_LEN + (up ? 12 : 16), 4);
+			home4[n4] = host4_home(&s->host4, addr4[n4]);
+			rte_prefetch0(&s->host4.b[home4[n4]]);
+			idx4[n4++] = (uint16_t)k;
 		} else if (f[12] == 0x86 && f[13] == 0xdd && len >= RTE_ETHER_HDR_LEN + 40) {
-			key->family = AF_INET6;
-			memcpy(key->addr, f + RTE_ETHER_HDR_LEN + (up ? 8 : 24), 16);
-		} else {
+			if (s->n_host == 0) {
+				pre[k] = SUB_PRE_NO_HOST;
+				continue;
+			}
+			memset(&keys6[n6], 0, sizeof(keys6[n6]));
+			keys6[n6].family = AF_INET6;
+			memcpy(keys6[n6].addr, f + RTE_ETHER_HDR_LEN + (up ? 8 : 24), 16);
+			idx6[n6++] = (uint16_t)k;
+		}
+	}
+	for (k = 0; k < n4; k++) {
+		uint32_t slot = host4_lookup_from(&s->host4, home4[k], addr4[k]);
+
+		if (slot == SUB_SLOT_UNKNOWN) {
+			/* Classified by prefix or MAC later, without a second lookup. */
+			pre[idx4[k]] = SUB_PRE_NO_HOST;
 			continue;
 		}
-		kp[nk] = key;
-		idx[nk++] = (uint16_t)k;
+		pre[idx4[k]] = (int32_t)slot;
+		sub_prefetch_state(w, s, slot, dir);
 	}
-	if (nk == 0 || rte_hash_lookup_bulk_data(s->host, kp, nk, &hits, data) <= 0)
-		return;
-	for (k = 0; k < nk; k++) {
-		uint32_t slot;
-
-		if (!(hits & (1ull << k)))
-			continue;
-		slot = (uint32_t)(uintptr_t)data[k];
-		pre[idx[k]] = (int32_t)slot;
-		rte_prefetch0(&s->slots[slot]);
-		rte_prefetch0(&t->meters[slot * SUB_DIRS + dir]);
-		rte_prefetch0(&t->counters[w->index][slot * SUB_DIRS + dir]);
-	}
+	sub_preclassify6(w, s, dir, keys6, idx6, n6, pre);
 	w->pre_set = s;
 }
 
@@ -468,13 +513,15 @@ poll_once(struct dp_worker *w)
 		}
 		for (k = 0; k < n && k < 4; k++)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[k], void *));
-		if (w->dp->has_access)
+		if (w->dp->has_access) {
+			w->burst_tsc = rte_rdtsc();
 			sub_preclassify(w, pkts, n, q->pidx, pre);
+		}
 		for (k = 0; k < n; k++) {
 			if (k + 4 < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[k + 4], void *));
 			bytes += rte_pktmbuf_pkt_len(pkts[k]);
-			process_pkt(w, pkts[k], q->pidx, w->dp->has_access ? pre[k] : -1);
+			process_pkt(w, pkts[k], q->pidx, w->dp->has_access ? pre[k] : SUB_PRE_NONE);
 		}
 		st = &w->stats[q->pidx];
 		st->rx_packets += n;

@@ -2,6 +2,8 @@
 #ifndef CUCO_DATAPLANE_SUB_CLASSIFY_H
 #define CUCO_DATAPLANE_SUB_CLASSIFY_H
 
+#include <stdbool.h>
+
 #include <rte_ether.h>
 #include <rte_ip.h>
 
@@ -30,34 +32,36 @@ sub_l2_lookup(const struct sub_set *s, const struct sub_l2_key *k)
 							  : SUB_SLOT_UNKNOWN;
 }
 
-/* The host hash first (exact addresses), then the longest prefix. */
+/*
+ * The host hash first (exact addresses), then the longest prefix. @no_host:
+ * the host hash is known not to hold @addr (a burst-wide lookup missed it).
+ */
 static inline uint32_t
-sub_ip_lookup(const struct sub_set *s, uint16_t ethertype, const uint8_t *addr)
+sub_ip_lookup(const struct sub_set *s, uint16_t ethertype, const uint8_t *addr, bool no_host)
 {
 	uint32_t slot;
 
-	if (likely(s->n_host != 0)) {
-		struct sub_host_key k = {0};
-		void *data;
-
-		if (ethertype == RTE_ETHER_TYPE_IPV4) {
-			k.family = AF_INET;
-			memcpy(k.addr, addr, 4);
-		} else {
-			k.family = AF_INET6;
-			memcpy(k.addr, addr, 16);
-		}
-		if (rte_hash_lookup_data(s->host, &k, &data) >= 0)
-			return (uint32_t)(uintptr_t)data;
-	}
 	if (ethertype == RTE_ETHER_TYPE_IPV4) {
 		uint32_t a;
 
+		memcpy(&a, addr, 4);
+		if (likely(s->n_host4 != 0) && !no_host) {
+			slot = host4_lookup(&s->host4, a);
+			if (slot != SUB_SLOT_UNKNOWN)
+				return slot;
+		}
 		if (s->n_pfx4 == 0)
 			return SUB_SLOT_UNKNOWN;
-		memcpy(&a, addr, 4);
 		return rte_lpm_lookup(s->lpm4, rte_be_to_cpu_32(a), &slot) == 0 ? slot
 										   : SUB_SLOT_UNKNOWN;
+	}
+	if (s->n_host != 0 && !no_host) {
+		struct sub_host_key k = {.family = AF_INET6};
+		void *data;
+
+		memcpy(k.addr, addr, 16);
+		if (rte_hash_lookup_data(s->host, &k, &data) >= 0)
+			return (uint32_t)(uintptr_t)data;
 	}
 	if (s->n_pfx6 == 0)
 		return SUB_SLOT_UNKNOWN;
@@ -83,7 +87,7 @@ sub_vlan_lookup(const struct sub_set *s, uint8_t port, uint16_t outer, uint16_t 
 
 static inline uint32_t
 sub_classify_up(const struct sub_set *s, const uint8_t *frame, const struct pkt_meta *meta,
-		uint8_t port)
+		uint8_t port, bool no_host)
 {
 	const uint8_t *l3 = frame + meta->l3_off;
 	uint32_t slot;
@@ -104,18 +108,20 @@ sub_classify_up(const struct sub_set *s, const uint8_t *frame, const struct pkt_
 	}
 	if (meta->ethertype == RTE_ETHER_TYPE_IPV4)
 		return sub_ip_lookup(s, meta->ethertype,
-				     (const uint8_t *)&((const struct rte_ipv4_hdr *)l3)->src_addr);
-	return sub_ip_lookup(s, meta->ethertype, ((const struct rte_ipv6_hdr *)l3)->src_addr);
+				     (const uint8_t *)&((const struct rte_ipv4_hdr *)l3)->src_addr,
+				     no_host);
+	return sub_ip_lookup(s, meta->ethertype, ((const struct rte_ipv6_hdr *)l3)->src_addr,
+			     no_host);
 }
 
 /*
  * @port: the access port the packet leaves by; @nh_vlan: its next hop's
  * VLAN word (nexthop.h), 0 untagged; @dst_mac: the next hop's MAC when
- * resolved, else NULL.
+ * resolved, else NULL; @no_host as for sub_ip_lookup().
  */
 static inline uint32_t
 sub_classify_down(const struct sub_set *s, const uint8_t *frame, const struct pkt_meta *meta,
-		  uint8_t port, uint32_t nh_vlan, const uint8_t *dst_mac)
+		  uint8_t port, uint32_t nh_vlan, const uint8_t *dst_mac, bool no_host)
 {
 	const uint8_t *l3 = frame + meta->l3_off;
 	uint32_t slot;
@@ -127,9 +133,11 @@ sub_classify_down(const struct sub_set *s, const uint8_t *frame, const struct pk
 	}
 	if (meta->ethertype == RTE_ETHER_TYPE_IPV4)
 		slot = sub_ip_lookup(s, meta->ethertype,
-				     (const uint8_t *)&((const struct rte_ipv4_hdr *)l3)->dst_addr);
+				     (const uint8_t *)&((const struct rte_ipv4_hdr *)l3)->dst_addr,
+				     no_host);
 	else
-		slot = sub_ip_lookup(s, meta->ethertype, ((const struct rte_ipv6_hdr *)l3)->dst_addr);
+		slot = sub_ip_lookup(s, meta->ethertype,
+				     ((const struct rte_ipv6_hdr *)l3)->dst_addr, no_host);
 	if (slot == SUB_SLOT_UNKNOWN && unlikely(s->n_mac != 0) && dst_mac != NULL) {
 		struct sub_l2_key k = {.kind = SUB_L2_MAC};
 

@@ -8,6 +8,11 @@
 #include "dataplane/nodes/sub_count.h"
 #include "dataplane/nodes/sub_meter.h"
 
+/* A burst-wide lookup found no host address: classify by the other keys. */
+#define SUB_PRE_NO_HOST (-2)
+/* No burst-wide lookup: classify from scratch. */
+#define SUB_PRE_NONE (-1)
+
 /* The packet goes to the subscriber's shaper (see dataplane/shaper.h). */
 #define SUB_SHAPE ((enum sub_drop_reason)(SUB_DROP_MAX + 1))
 
@@ -19,7 +24,8 @@
  * @ret_slot: the caller queues and counts it. Downstream, @nh_vlan is the
  * next hop's VLAN word (classification by access line) and @dst_mac its
  * MAC (classification by MAC), or NULL. @preslot is the slot a burst-wide
- * lookup already found in @s, or -1.
+ * lookup of the host address already found in @s, SUB_PRE_NO_HOST if it
+ * found none there, or SUB_PRE_NONE.
  */
 static inline enum sub_drop_reason
 sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned worker,
@@ -36,11 +42,12 @@ sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned wo
 	const struct sub_meter_profile *mp;
 
 	if (preslot >= 0)
-		slot = (uint32_t)preslot; /* sub_preclassify() found it in this very set */
+		slot = (uint32_t)preslot; /* a burst-wide lookup found it in this very set */
 	else if (s != NULL)
-		slot = dir == SUB_UP ? sub_classify_up(s, frame, meta, access_port)
+		slot = dir == SUB_UP ? sub_classify_up(s, frame, meta, access_port,
+						       preslot == SUB_PRE_NO_HOST)
 				     : sub_classify_down(s, frame, meta, access_port, nh_vlan,
-							 dst_mac);
+							 dst_mac, preslot == SUB_PRE_NO_HOST);
 	c = &t->counters[worker][slot * SUB_DIRS + dir];
 	if (slot == SUB_SLOT_UNKNOWN) {
 		if (unknown_drop) {

@@ -10,6 +10,8 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
+#include "dataplane/tables/bigmem.h"
+
 #define SUB_ID_LEN 64
 #define SUB_NAME_LEN 64
 
@@ -132,11 +134,18 @@ make_hash(const char *what, unsigned instance, uint32_t entries, uint32_t key_le
 	return rte_hash_create(&hp);
 }
 
+/* Each set's slot array: read per packet at random, so on huge pages too. */
+static size_t
+slots_size(const struct sub_ctl *ctl)
+{
+	return (size_t)ctl->t.max_slots * sizeof(struct sub_slot);
+}
+
 static struct sub_set *
 set_create(struct sub_ctl *ctl, unsigned which)
 {
 	uint32_t max = ctl->t.max_slots;
-	/* Host addresses are in the hash: the LPMs hold the shorter prefixes. */
+	/* Host addresses are in host4 and the hash: the LPMs hold the shorter prefixes. */
 	struct rte_lpm_config c4 = {
 		.max_rules = max,
 		.number_tbl8s = max / 16 < 256 ? 256 : max / 16,
@@ -159,16 +168,19 @@ set_create(struct sub_ctl *ctl, unsigned which)
 	s->l2 = make_hash(name, ctl->instance, max * 2, sizeof(struct sub_l2_key));
 	snprintf(name, sizeof(name), "ho%c", 'a' + which);
 	s->host = make_hash(name, ctl->instance, max * 2, sizeof(struct sub_host_key));
-	s->slots = rte_zmalloc("cuco_subslots", sizeof(*s->slots) * max, RTE_CACHE_LINE_SIZE);
+	if (host4_create(&s->host4, max * 2) < 0)
+		s->host4.b = NULL;
+	s->slots = bigmem_alloc(slots_size(ctl));
 	s->profiles = rte_zmalloc("cuco_subprof", sizeof(*s->profiles) * SUB_MAX_PROFILES,
 				  RTE_CACHE_LINE_SIZE);
 	if (s->lpm4 == NULL || s->lpm6 == NULL || s->l2 == NULL || s->host == NULL ||
-	    s->slots == NULL || s->profiles == NULL) {
+	    s->host4.b == NULL || s->slots == NULL || s->profiles == NULL) {
+		host4_destroy(&s->host4);
 		rte_hash_free(s->host);
 		rte_lpm_free(s->lpm4);
 		rte_lpm6_free(s->lpm6);
 		rte_hash_free(s->l2);
-		rte_free(s->slots);
+		bigmem_free(s->slots, slots_size(ctl));
 		rte_free(s->profiles);
 		rte_free(s);
 		return NULL;
@@ -177,7 +189,7 @@ set_create(struct sub_ctl *ctl, unsigned which)
 }
 
 static void
-set_free(struct sub_set *s)
+set_free(const struct sub_ctl *ctl, struct sub_set *s)
 {
 	if (s == NULL)
 		return;
@@ -185,7 +197,8 @@ set_free(struct sub_set *s)
 	rte_lpm6_free(s->lpm6);
 	rte_hash_free(s->l2);
 	rte_hash_free(s->host);
-	rte_free(s->slots);
+	host4_destroy(&s->host4);
+	bigmem_free(s->slots, slots_size(ctl));
 	rte_free(s->profiles);
 	rte_free(s);
 }
@@ -209,7 +222,10 @@ host_key(struct sub_host_key *k, const struct inet_prefix *p)
 static void
 set_del_prefix(struct sub_set *s, const struct inet_prefix *p)
 {
-	if (is_host(p)) {
+	if (is_host(p) && p->addr.family == AF_INET) {
+		if (host4_del(&s->host4, p->addr.v4.s_addr) == 0)
+			s->n_host4--;
+	} else if (is_host(p)) {
 		struct sub_host_key k;
 
 		host_key(&k, p);
@@ -230,6 +246,14 @@ set_add_prefix(struct sub_set *s, const struct inet_prefix *p, uint32_t slot)
 	void *data;
 	int ret;
 
+	if (is_host(p) && p->addr.family == AF_INET) {
+		bool existed = host4_lookup(&s->host4, p->addr.v4.s_addr) != 0;
+
+		if (host4_add(&s->host4, p->addr.v4.s_addr, slot) < 0)
+			return -ENOSPC;
+		s->n_host4 += !existed;
+		return 0;
+	}
 	if (is_host(p)) {
 		struct sub_host_key k;
 		bool existed;
@@ -260,16 +284,16 @@ set_add_prefix(struct sub_set *s, const struct inet_prefix *p, uint32_t slot)
 	return ret < 0 ? -ENOSPC : 0;
 }
 
-/* Zeroed memory on cache-line boundaries (the structs in it are line sized). */
-static void *
-zalloc_lines(size_t size)
+static size_t
+meters_size(const struct sub_ctl *ctl)
 {
-	void *p = NULL;
+	return (size_t)ctl->t.max_slots * SUB_DIRS * sizeof(struct sub_meter_state);
+}
 
-	if (posix_memalign(&p, RTE_CACHE_LINE_SIZE, size) != 0)
-		return NULL;
-	memset(p, 0, size);
-	return p;
+static size_t
+counters_size(const struct sub_ctl *ctl)
+{
+	return (size_t)ctl->t.max_slots * SUB_DIRS * sizeof(struct sub_counters);
 }
 
 int
@@ -295,15 +319,14 @@ sub_ctl_create(uint32_t max_slots, unsigned n_workers, struct rte_rcu_qsbr *qsv,
 	ctl->entries = calloc(max_slots, sizeof(*ctl->entries));
 	ctl->free_slots = calloc(max_slots, sizeof(*ctl->free_slots));
 	/* Shared with workers, but plain memory: no need for DPDK's. */
-	ctl->t.meters = zalloc_lines((size_t)max_slots * SUB_DIRS * sizeof(*ctl->t.meters));
+	ctl->t.meters = bigmem_alloc(meters_size(ctl));
 	ctl->t.counters = calloc(n_workers, sizeof(*ctl->t.counters));
 	if (ctl->by_id == NULL || ctl->own_pfx == NULL || ctl->own_l2 == NULL ||
 	    ctl->entries == NULL || ctl->free_slots == NULL || ctl->t.meters == NULL ||
 	    ctl->t.counters == NULL)
 		goto out_free;
 	for (i = 0; i < n_workers; i++) {
-		ctl->t.counters[i] = zalloc_lines((size_t)max_slots * SUB_DIRS *
-						   sizeof(struct sub_counters));
+		ctl->t.counters[i] = bigmem_alloc(counters_size(ctl));
 		if (ctl->t.counters[i] == NULL)
 			goto out_free;
 	}
@@ -329,8 +352,8 @@ sub_ctl_free(struct sub_ctl *ctl)
 		return NULL;
 	if (ctl->in_batch)
 		sub_ctl_abort(ctl);
-	set_free(ctl->t.set[0]);
-	set_free(ctl->t.set[1]);
+	set_free(ctl, ctl->t.set[0]);
+	set_free(ctl, ctl->t.set[1]);
 	rte_hash_free(ctl->by_id);
 	rte_hash_free(ctl->own_pfx);
 	rte_hash_free(ctl->own_l2);
@@ -339,10 +362,10 @@ sub_ctl_free(struct sub_ctl *ctl)
 			free(ctl->entries[i]);
 	free(ctl->entries);
 	free(ctl->free_slots);
-	free(ctl->t.meters);
+	bigmem_free(ctl->t.meters, meters_size(ctl));
 	if (ctl->t.counters != NULL)
 		for (i = 0; i < ctl->t.n_workers; i++)
-			free(ctl->t.counters[i]);
+			bigmem_free(ctl->t.counters[i], counters_size(ctl));
 	free(ctl->t.counters);
 	free(ctl->changes);
 	free(ctl->pending_free);
@@ -1023,8 +1046,8 @@ sub_ctl_commit(struct sub_ctl *ctl, char *err, size_t errlen)
 		struct sub_set *s0 = set_create(ctl, 0), *s1 = set_create(ctl, 1);
 
 		if (s0 == NULL || s1 == NULL) {
-			set_free(s0);
-			set_free(s1);
+			set_free(ctl, s0);
+			set_free(ctl, s1);
 			sub_ctl_abort(ctl);
 			snprintf(err, errlen, "no memory for the subscriber tables (raise -m)");
 			return -ENOMEM;

@@ -2,7 +2,8 @@
 /*
  * Subscriber tables and the enforcement stages with a minimal EAL: batches
  * that apply whole or not at all, classification both ways, availability,
- * trTCM policing with colour actions, and counters that survive changes.
+ * trTCM policing with colour actions, counters that survive changes, and
+ * the IPv4 host-address table.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -349,22 +350,22 @@ test_l2_classification(void **state)
 	fr.meta.n_vlans = 2;
 	fr.meta.vlan_tci[0] = 100;
 	fr.meta.vlan_tci[1] = 0xe000 | 200;
-	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), iv.slot);
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0, false), iv.slot);
 	/* the same pair on another port is somebody else */
-	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 1), SUB_SLOT_UNKNOWN);
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 1, false), SUB_SLOT_UNKNOWN);
 	/* a single tag matches a single-tag subscriber, also when a C-VLAN follows */
 	fr.meta.vlan_tci[0] = 300;
-	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), is.slot);
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0, false), is.slot);
 	fr.meta.n_vlans = 1;
-	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), is.slot);
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0, false), is.slot);
 	/* the source MAC, untagged */
 	fr.meta.n_vlans = 0;
 	memcpy(fr.b + 6, mac.mac, 6);
-	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0), im.slot);
+	assert_int_equal(sub_classify_up(s, fr.b, &fr.meta, 0, false), im.slot);
 	/* downstream: no prefix matches, the next hop's MAC does */
 	mk4(&fr, "203.0.113.2", "192.0.2.1", 80, 100);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, mac.mac), im.slot);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL), SUB_SLOT_UNKNOWN);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, mac.mac, false), im.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL, false), SUB_SLOT_UNKNOWN);
 
 	sub_ctl_begin(f->ctl);
 	assert_int_equal(sub_ctl_sub_delete(f->ctl, "qinq", err, sizeof(err)), 0);
@@ -421,18 +422,24 @@ test_down_by_next_hop_vlan(void **state)
 
 	/* the packet came untagged from the uplink: only the next hop knows the line */
 	mk4(&fr, "203.0.113.2", "198.51.100.130", 80, 100);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(200, 300), NULL), ip.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(200, 300), NULL, false),
+			 ip.slot);
 	/* a pair whose S-VLAN belongs to a subscriber as a whole */
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(400, 7), NULL), isv.slot);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(100, 0), NULL), i1.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(400, 7), NULL, false),
+			 isv.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(100, 0), NULL, false),
+			 i1.slot);
 	/* the line comes before the prefix, as upstream */
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL), ipfx.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL, false), ipfx.slot);
+	/* a burst-wide host lookup that missed still leaves the prefix */
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, 0, NULL, true), ipfx.slot);
 	/* an unknown VLAN, or the same VLAN on another port, falls through to the prefix */
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(999, 0), NULL), ipfx.slot);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 1, NH_VLAN(200, 300), NULL),
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 0, NH_VLAN(999, 0), NULL, false),
+			 ipfx.slot);
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 1, NH_VLAN(200, 300), NULL, false),
 			 ipfx.slot);
 	mk4(&fr, "203.0.113.2", "198.51.100.5", 80, 100);
-	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 1, NH_VLAN(200, 300), NULL),
+	assert_int_equal(sub_classify_down(s, fr.b, &fr.meta, 1, NH_VLAN(200, 300), NULL, false),
 			 SUB_SLOT_UNKNOWN);
 
 	/* enforcement: counted downstream for the pair; the suspended VLAN dropped */
@@ -461,6 +468,64 @@ test_down_by_next_hop_vlan(void **state)
 	assert_int_equal(sub_ctl_commit(f->ctl, err, sizeof(err)), 0);
 }
 
+static uint32_t
+next_rand(uint32_t *x)
+{
+	/* xorshift32: the same sequence on every run */
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/*
+ * The IPv4 host table against a plain array, through adds, replacements and
+ * deletions in a table of 4 buckets where every address starts in the last
+ * two: buckets overflow into the next ones (wrapping), and deletions have
+ * to shift entries back.
+ */
+static void
+test_host4_table(void **state)
+{
+	enum { MAX = 16, POOL = 40 };
+	uint32_t pool[POOL], ref[POOL] = {0}, x = 12345, n = 0, i, k, v;
+	struct host4 h;
+
+	(void)state;
+	assert_int_equal(host4_create(&h, MAX), 0);
+	assert_int_equal(h.mask, 3);
+	/* All homed in the last two of the 4 buckets: runs overflow and wrap. */
+	for (i = 0; i < POOL;) {
+		pool[i] = next_rand(&x);
+		if (host4_home(&h, pool[i]) >= 2)
+			i++;
+	}
+	assert_int_equal(host4_lookup(&h, pool[0]), 0);
+	assert_int_equal(host4_del(&h, pool[0]), -ENOENT);
+	for (i = 0; i < 200000; i++) {
+		k = next_rand(&x) % POOL;
+		if (next_rand(&x) % 2) {
+			v = next_rand(&x) | 1;
+			if (ref[k] == 0 && n == MAX) {
+				assert_int_equal(host4_add(&h, pool[k], v), -ENOSPC);
+				continue;
+			}
+			assert_int_equal(host4_add(&h, pool[k], v), 0);
+			n += ref[k] == 0;
+			ref[k] = v;
+		} else {
+			assert_int_equal(host4_del(&h, pool[k]), ref[k] != 0 ? 0 : -ENOENT);
+			n -= ref[k] != 0;
+			ref[k] = 0;
+		}
+		assert_int_equal(h.n, n);
+		for (k = 0; k < POOL; k++)
+			assert_int_equal(host4_lookup(&h, pool[k]), ref[k]);
+	}
+	host4_destroy(&h);
+	host4_destroy(&h); /* an empty table too */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -473,6 +538,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_remark_and_delete),
 		cmocka_unit_test(test_l2_classification),
 		cmocka_unit_test(test_down_by_next_hop_vlan),
+		cmocka_unit_test(test_host4_table),
 	};
 	int ret;
 
