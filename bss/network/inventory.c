@@ -527,6 +527,19 @@ out:
 	return rc;
 }
 
+/* Whether @access names nothing ({} or only nulls), as a modify of the speed sends. */
+static bool
+access_is_empty(const json_t *access)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)access, k, v)
+		if (!json_is_null(v))
+			return false;
+	return true;
+}
+
 static int
 service_modify(struct db *db, const struct cuco_principal *who, const json_t *pl,
 	       const struct network_pusher *pu, json_t **ret, struct network_error *err)
@@ -542,6 +555,8 @@ service_modify(struct db *db, const struct cuco_principal *who, const json_t *pl
 	if (id == NULL)
 		return net_fail(err, -EINVAL, "invalid-argument", "/service_id",
 				"service_id: required to modify");
+	if (access_is_empty(access))
+		access = NULL; /* a speed change: the access stays as it is */
 	rc = full_row(db, id, true, &full, err);
 	if (rc < 0)
 		return rc;

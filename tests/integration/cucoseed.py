@@ -62,13 +62,14 @@ class _Api:
 
 def _profile(name, down, up):
     mbit = 1_000_000
-    # bursts of 200 ms of the rate (what TCP needs through a policer), PIR +20 %
+    # The rate sold, no more (PIR = CIR: above it is red, dropped), with bursts
+    # of 200 ms of the rate in bytes, which TCP needs through a policer.
     return {
         "name": name,
-        "up": {"cir": up * mbit, "pir": up * mbit * 12 // 10,
-               "cbs": up * mbit // 40, "pbs": up * mbit * 12 // 10 // 40},
-        "down": {"cir": down * mbit, "pir": down * mbit * 12 // 10,
-                 "cbs": down * mbit // 40, "pbs": down * mbit * 12 // 10 // 40},
+        "up": {"cir": up * mbit, "pir": up * mbit, "cbs": up * mbit // 40,
+               "pbs": up * mbit // 40},
+        "down": {"cir": down * mbit, "pir": down * mbit, "cbs": down * mbit // 40,
+                 "pbs": down * mbit // 40},
     }
 
 
