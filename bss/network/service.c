@@ -229,7 +229,10 @@ network_pool_create(struct network *net, const struct cuco_principal *p, const j
 		return net_fail(err, -EINVAL, "invalid-argument", field, "%s", msg);
 	inet_prefix_format(&pool.prefix, prefix, sizeof(prefix));
 	snprintf(len, sizeof(len), "%u", pool.length);
-	ex = json_dumps(json_object_get(body, "exclude") ?: json_array(), JSON_COMPACT);
+	/* The exclusions as JSON text; none: an empty array. */
+	ex = json_object_get(body, "exclude")
+		     ? json_dumps(json_object_get(body, "exclude"), JSON_COMPACT)
+		     : strdup("[]");
 	rc = net_begin(net->db, err);
 	if (rc < 0)
 		goto out;

@@ -279,11 +279,12 @@ item_of(const json_t *it, size_t pos, json_t *ids, json_t **ret, struct order_er
 		json_decref(inv);
 		return rc;
 	}
-	*ret = json_pack("{s:s, s:s, s:s, s:s?, s:i, s:o, s:o, s:O}", "id", id, "action", action,
+	/* "o": the characteristics given (a new reference) or a new empty array. */
+	*ret = json_pack("{s:s, s:s, s:s, s:s?, s:i, s:o, s:o, s:o}", "id", id, "action", action,
 			 "offering_id", off, "service_id", service, "quantity", 1, "inventory", inv,
 			 "access", access, "characteristic",
 			 json_object_get(product, "productCharacteristic")
-				 ? json_object_get(product, "productCharacteristic")
+				 ? json_incref(json_object_get(product, "productCharacteristic"))
 				 : json_array());
 	return 0;
 }
@@ -371,9 +372,9 @@ order_normalize(const json_t *body, json_t **ret, struct order_error *err)
 		json_decref(list);
 		return rc;
 	}
-	out = json_pack("{s:s, s:s?, s:s?, s:s?, s:O, s:O, s:o}", "customer_id", cust,
+	out = json_pack("{s:s, s:s?, s:s?, s:s?, s:o, s:O, s:o}", "customer_id", cust,
 			"description", desc, "externalId", ext, "requestedStartDate", start,
-			"note", note ? note : json_array(), "relatedParty",
+			"note", note ? json_incref((json_t *)note) : json_array(), "relatedParty",
 			json_object_get(body, "relatedParty"), "items", list);
 	if (out == NULL)
 		return order_fail(err, -ENOMEM, "internal", "", "out of memory");

@@ -413,8 +413,11 @@ catch_up(struct network_state *st, struct dp *d, struct outcome *o)
 		/* A write pushed a newer rev meanwhile: this one is stale, its own record follows. */
 		if (p != NULL && json_integer_value(p) > rev)
 			continue;
+		json_t *ch = network_service_changes(row, d->port);
+
 		json_array_append(todo, row);
-		json_array_extend(changes, network_service_changes(row, d->port));
+		json_array_extend(changes, ch);
+		json_decref(ch);
 	}
 	if (json_array_size(todo) == 0)
 		goto out;
