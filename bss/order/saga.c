@@ -504,15 +504,17 @@ retry_later(struct order *o, const char *id, int seq, bool comp, unsigned attemp
 	    const char *error, struct order_error *err)
 {
 	char s[16], ms[16];
-	const char *params[] = {id, s, ms, error};
+	const char *params[] = {id, s, ms};
+	const char *eparams[] = {id, s, error};
 	int rc;
 
 	snprintf(s, sizeof(s), "%d", seq);
 	snprintf(ms, sizeof(ms), "%u", order_backoff_ms(attempts, cap, jitter()));
+	/* Every parameter is used: PostgreSQL cannot type one that is not. */
 	rc = exec1(o,
-		   comp ? "UPDATE saga_steps SET comp_last_error = $4 WHERE order_id = $1 AND seq = $2"
-			: "UPDATE saga_steps SET last_error = $4 WHERE order_id = $1 AND seq = $2",
-		   4, params, err);
+		   comp ? "UPDATE saga_steps SET comp_last_error = $3 WHERE order_id = $1 AND seq = $2"
+			: "UPDATE saga_steps SET last_error = $3 WHERE order_id = $1 AND seq = $2",
+		   3, eparams, err);
 	return rc ?: exec1(o,
 			   "UPDATE sagas SET next_at = now() + $3::int * interval '1 ms', "
 			   "updated_at = now() WHERE order_id = $1 AND $2::int > 0",

@@ -18,7 +18,6 @@
 #include "bss/order/order.h"
 #include "common/log.h"
 #include "controlplane/controld/domain.h"
-#include "controlplane/controld/order_netstub.h"
 #include "controlplane/rest/routes_order.h"
 
 /* Where the saga's network steps go; the network domain once it is hosted. */
@@ -33,7 +32,6 @@ struct order_state {
 	struct bus *bus;
 	struct order *saga_db;
 	const char *network;
-	struct bus_domain netstub;
 	/* Open until the bus's context ends: the bus stays valid while it is. */
 	void *sentinel;
 	pthread_t thread;
@@ -193,13 +191,6 @@ start_orchestrator(struct order_state *st, const struct host_env *env, char *err
 	if (crash != NULL)
 		snprintf(st->crash_at, sizeof(st->crash_at), "%s", crash);
 	st->network = NETWORK_DOMAIN;
-	if (getenv("CUCO_TEST_NETWORK_STUB") != NULL) {
-		r = order_netstub_serve(env->bus, env->cfg->database, &st->netstub, err, errlen);
-		if (r < 0)
-			return r;
-		st->network = ORDER_NETSTUB_DOMAIN;
-		log_warn("test hook CUCO_TEST_NETWORK_STUB: network steps go to the stub");
-	}
 	r = order_open(env->cfg->database, &st->saga_db, &e);
 	if (r < 0) {
 		snprintf(err, errlen, "order saga: %s", e.message);

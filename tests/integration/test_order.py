@@ -3,12 +3,13 @@ saga (catalog reservation, billing plan, network provisioning, customer
 notification), validation, cancellation, compensation of a failing step,
 and kill -9 of controld before and after every step's command.
 
-Until the network domain is hosted, the saga's network steps go to the test
-stub (CUCO_TEST_NETWORK_STUB, see docs/order.md); with the network domain
-merged, drop NETWORK_STUB below and the same tests run against it."""
+The network steps go to the real network domain, which provisions the
+lab's real dataplane."""
 
 import json
+import itertools
 import os
+from pathlib import Path
 import subprocess
 import time
 import uuid
@@ -18,7 +19,6 @@ import pytest
 import cucoctld
 import cucoseed
 
-NETWORK_STUB = True
 CTLD_OPTIONS = {"config_extra": "rate-limit token 1000 2000\nrate-limit address 1000 2000\n"}
 TMF = "/tmf-api/productOrderingManagement/v4"
 CAT = "/tmf-api/productCatalogManagement/v4"
@@ -29,18 +29,30 @@ STEPS = ("catalog.order.reserve", "billing.plan.create", "network.service.provis
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _network_stub():
-    if NETWORK_STUB:
-        os.environ["CUCO_TEST_NETWORK_STUB"] = "1"
+def _crash_hook_off():
     yield
-    os.environ.pop("CUCO_TEST_NETWORK_STUB", None)
     os.environ.pop("CUCO_TEST_CRASH_AT", None)
 
 
+# The real network domain provisions into the lab's real dataplane, whose
+# agent listens on an ipc:// path that controld (in the host's namespace)
+# reaches.
+AGENT_DIR = Path(f"/run/cuco-lab/or{os.getpid()}")
+AGENT = f"ipc://{AGENT_DIR}/agent.sock"
+LAB_OPTIONS = {"config_extra": [f"agent {AGENT}"]}
+AGENT_DIR.mkdir(parents=True, exist_ok=True)
+
+
 @pytest.fixture(scope="module")
-def env(ctld):
+def env(lab, ctld):
     token = ctld.admin_token()
     cucoseed.seed(ctld.url, token)
+    r = ctld.post("/api/v1/dataplanes", token=token, json={"name": "edge", "endpoint": AGENT})
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 10
+    while ctld.get("/api/v1/dataplanes", token=token).json()[0]["state"] != "synced":
+        assert time.monotonic() < deadline, "the lab's dataplane did not sync"
+        time.sleep(0.05)
     offs = {o["name"]: o for o in ctld.get(f"{CAT}/productOffering", token=token).json()}
     custs = ctld.get(f"{CUST}?status=active", token=token).json()
     return {"token": token, "offerings": offs, "customers": custs}
@@ -50,9 +62,16 @@ def sql(ctld, q):
     return cucoctld.psql(ctld.db_url, q)
 
 
-def order_body(customer_id, offering_id, action="add", service_id=None, vlan=100,
-               inventory=(("ONT-NOKIA-G010G", 1),)):
-    product = {"productCharacteristic": [{"name": "vlan", "value": vlan}]}
+_vlans = itertools.count(100)
+
+
+def order_body(customer_id, offering_id, action="add", service_id=None, vlan=None,
+               inventory=(("ONT-NOKIA-G010G", 1),), pool=None):
+    # each new service its own access VLAN: the network domain lends one once
+    chars = [{"name": "vlan", "value": vlan if vlan is not None else next(_vlans)}]
+    if pool is not None:
+        chars.append({"name": "prefixPool", "value": pool})
+    product = {"productCharacteristic": chars}
     if service_id:
         product["id"] = service_id
     return {"description": "fiber for home",
@@ -109,8 +128,8 @@ def effects(ctld, oid):
                              f"->>'reservation_id' LIKE '{oid}.%'"),
         "notifications": sql(ctld, "SELECT count(*) FROM customer.notifications"
                                    f" WHERE order_id = '{oid}'"),
-        "services": sql(ctld, "SELECT string_agg(state, ',') FROM netstub.services"
-                              f" WHERE step_id LIKE '{oid}:%'") if NETWORK_STUB else None,
+        "services": sql(ctld, "SELECT string_agg(state, ',') FROM network.services"
+                              f" WHERE order_id = '{oid}'"),
     }
 
 
@@ -124,8 +143,7 @@ def assert_completed_once(ctld, env, oid):
     assert e["reservations"] == "committed" and e["reserved_events"] == "1", e
     assert e["commits"] == "1", e
     assert e["notifications"] == "1", e
-    if NETWORK_STUB:
-        assert e["services"] == "active", e
+    assert e["services"] == "active", e
     return o
 
 
@@ -137,8 +155,7 @@ def assert_compensated(ctld, env, oid, state="failed"):
     assert e["reservations"] in (None, "", "released"), e
     assert e["plan_states"] in (None, "", "cancelled"), e
     assert e["plan_activated"] == "0" and e["commits"] == "0", e
-    if NETWORK_STUB:
-        assert e["services"] in (None, "", "terminated"), e
+    assert e["services"] in (None, "", "terminated"), e
     return o
 
 
@@ -286,7 +303,7 @@ def test_insufficient_inventory_fails_and_reserves_nothing(ctld, env):
 
 def test_failing_network_step_compensates_in_reverse(ctld, env):
     o = place(ctld, env, order_body(env["customers"][0]["id"],
-                                    env["offerings"]["Fiber 50"]["id"], vlan=4094))
+                                    env["offerings"]["Fiber 50"]["id"], pool="no-such-pool"))
     assert_compensated(ctld, env, o["id"])
     e = effects(ctld, o["id"])
     assert e["reservations"] == "released" and e["plan_states"] == "cancelled", e
@@ -376,7 +393,7 @@ def test_kill9_at_each_step_completes_once(ctld, env, step, when):
 def test_kill9_during_compensation_compensates_once(ctld, env, point):
     o = crash_and_recover(ctld, env, point,
                           order_body(env["customers"][0]["id"],
-                                     env["offerings"]["Fiber 50"]["id"], vlan=4094))
+                                     env["offerings"]["Fiber 50"]["id"], pool="no-such-pool"))
     assert_compensated(ctld, env, o["id"])
     e = effects(ctld, o["id"])
     assert e["reservations"] == "released" and e["plan_states"] == "cancelled", e
