@@ -951,8 +951,8 @@ def _start_controld(lab, port):
     offerings = ", ".join(seeded["offerings"] or [])
     customers = ", ".join(seeded["customers"] or []) or "none"
     print(f"""
-cuco-controld (REST API): {ctld.url}
-  seeded: offerings {offerings}; customers {customers}  (OpenAPI: {ctld.url}/api/v1/openapi.json)
+cuco-controld (REST API): {ctld.url}  (OpenAPI: {ctld.url}/api/v1/openapi.json)
+  seeded: offerings {offerings}; customers {customers}
   log {ctld.log_path}; PostgreSQL cluster {ctld.pgdir} (psql '{ctld.db_url}')
   the lab admin's credentials (root only): {creds}
   curl -s {ctld.url}/api/v1/auth/login -H 'Content-Type: application/json' \\
