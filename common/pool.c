@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@ struct pool {
 	size_t nfree;
 	void **items;
 	void **free_items; /* a stack of the handles not lent */
+	pool_close_fn close; /* pool_open()'s: pool_free() closes the handles */
 };
 
 struct pool *
@@ -38,11 +41,49 @@ pool_new(void *const *items, size_t n)
 	return p;
 }
 
+int
+pool_open(size_t n, pool_open_fn open, pool_close_fn close, void *arg, struct pool **ret,
+	  char *err, size_t errlen)
+{
+	void **items = calloc(n ? n : 1, sizeof(void *));
+	struct pool *p;
+	size_t i;
+	int r;
+
+	if (items == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		r = open(arg, &items[i], err, errlen);
+		if (r < 0)
+			goto out_close;
+	}
+	p = pool_new(items, n);
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory");
+		r = -ENOMEM;
+		goto out_close;
+	}
+	p->close = close;
+	free(items);
+	*ret = p;
+	return 0;
+out_close:
+	while (i-- > 0)
+		close(items[i]);
+	free(items);
+	return r;
+}
+
 struct pool *
 pool_free(struct pool *p)
 {
 	if (p == NULL)
 		return NULL;
+	if (p->close != NULL)
+		for (size_t i = 0; i < p->n; i++)
+			p->close(p->items[i]);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->freed);
 	free(p->items);

@@ -14,7 +14,22 @@ struct pool;
 /* A pool of the @n handles of @items (copied; the handles stay the caller's). NULL on ENOMEM. */
 struct pool *pool_new(void *const *items, size_t n);
 
-/* Free the pool, not the handles; accepts NULL, returns NULL. */
+/* Opens one handle into @ret, or returns -errno with the reason in @err. */
+typedef int (*pool_open_fn)(void *arg, void **ret, char *err, size_t errlen);
+typedef void (*pool_close_fn)(void *item);
+
+/*
+ * A pool of @n handles opened with @open(@arg); pool_free() closes them with
+ * @close. On failure the handles opened so far are closed. Returns 0, the
+ * failing @open's -errno (reason in @err), or -ENOMEM.
+ */
+int pool_open(size_t n, pool_open_fn open, pool_close_fn close, void *arg, struct pool **ret,
+	      char *err, size_t errlen);
+
+/*
+ * Free the pool, and close its handles when it was made by pool_open() (not
+ * those of pool_new(), which stay the caller's). Accepts NULL, returns NULL.
+ */
 struct pool *pool_free(struct pool *p);
 
 /* Borrow a handle, waiting while all are out. */

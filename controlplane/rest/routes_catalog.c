@@ -40,9 +40,7 @@ struct kind_routes {
 };
 
 struct routes_catalog {
-	struct pool *pool;
-	size_t n;
-	struct catalog **items;
+	struct pool *pool; /* of struct catalog *, each its own connection */
 	struct kind_routes kinds[CATALOG_KIND_COUNT];
 };
 
@@ -607,11 +605,28 @@ build_kind(struct kind_routes *kr, enum catalog_kind k)
 
 extern const char catalog_schemas_json[];
 
+/* One domain handle (its own connection) of the pool. */
+static int
+open_handle(void *arg, void **ret, char *err, size_t errlen)
+{
+	struct catalog_error e = {0};
+	int r = catalog_open(arg, (struct catalog **)ret, &e);
+
+	if (r < 0)
+		snprintf(err, errlen, "catalog domain: %s", e.message);
+	return r;
+}
+
+static void
+close_handle(void *h)
+{
+	catalog_close(h);
+}
+
 int
 routes_catalog_register(struct rest_server *s, struct jschema_registry *schemas, const char *url,
 			unsigned pool_size, struct routes_catalog **ret, char *err, size_t errlen)
 {
-	struct catalog_error e = {0};
 	struct routes_catalog *rc;
 	int r;
 
@@ -619,22 +634,12 @@ routes_catalog_register(struct rest_server *s, struct jschema_registry *schemas,
 	if (r < 0)
 		return r;
 	rc = calloc(1, sizeof(*rc));
-	if (rc == NULL || (rc->items = calloc(pool_size, sizeof(rc->items[0]))) == NULL) {
+	if (rc == NULL)
+		return -ENOMEM;
+	r = pool_open(pool_size, open_handle, close_handle, (void *)url, &rc->pool, err, errlen);
+	if (r < 0) {
 		free(rc);
-		return -ENOMEM;
-	}
-	for (; rc->n < pool_size; rc->n++) {
-		r = catalog_open(url, &rc->items[rc->n], &e);
-		if (r < 0) {
-			snprintf(err, errlen, "catalog domain: %s", e.message);
-			routes_catalog_free(rc);
-			return r;
-		}
-	}
-	rc->pool = pool_new((void *const *)rc->items, rc->n);
-	if (rc->pool == NULL) {
-		routes_catalog_free(rc);
-		return -ENOMEM;
+		return r;
 	}
 	for (unsigned k = 0; k < CATALOG_KIND_COUNT && r == 0; k++) {
 		rc->kinds[k].rc = rc;
@@ -657,9 +662,6 @@ routes_catalog_free(struct routes_catalog *rc)
 {
 	if (rc == NULL)
 		return NULL;
-	for (size_t i = 0; i < rc->n; i++)
-		catalog_close(rc->items[i]);
-	free(rc->items);
 	pool_free(rc->pool);
 	free(rc);
 	return NULL;

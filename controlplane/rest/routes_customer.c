@@ -519,18 +519,33 @@ extern const char customer_schemas_json[];
 
 /* A struct customer owns one connection and serves one thread at a time. */
 struct routes_customer {
-	struct pool *pool;
-	size_t n;
-	struct customer **items;
+	struct pool *pool; /* of struct customer *, each its own connection */
 	struct party_routes individual, organization;
 };
+
+/* One domain handle (its own connection) of the pool. */
+static int
+open_handle(void *arg, void **ret, char *err, size_t errlen)
+{
+	struct customer_error e = {0};
+	int r = customer_open(arg, (struct customer **)ret, &e);
+
+	if (r < 0)
+		snprintf(err, errlen, "customer domain: %s", e.message);
+	return r;
+}
+
+static void
+close_handle(void *h)
+{
+	customer_close(h);
+}
 
 int
 routes_customer_register(struct rest_server *s, struct jschema_registry *schemas,
 			 const char *url, unsigned pool_size, struct routes_customer **ret,
 			 char *err, size_t errlen)
 {
-	struct customer_error e = {0};
 	struct routes_customer *rc;
 	int r;
 
@@ -538,22 +553,12 @@ routes_customer_register(struct rest_server *s, struct jschema_registry *schemas
 	if (r < 0)
 		return r;
 	rc = calloc(1, sizeof(*rc));
-	if (rc == NULL || (rc->items = calloc(pool_size, sizeof(rc->items[0]))) == NULL) {
+	if (rc == NULL)
+		return -ENOMEM;
+	r = pool_open(pool_size, open_handle, close_handle, (void *)url, &rc->pool, err, errlen);
+	if (r < 0) {
 		free(rc);
-		return -ENOMEM;
-	}
-	for (; rc->n < pool_size; rc->n++) {
-		r = customer_open(url, &rc->items[rc->n], &e);
-		if (r < 0) {
-			snprintf(err, errlen, "customer domain: %s", e.message);
-			routes_customer_free(rc);
-			return r;
-		}
-	}
-	rc->pool = pool_new((void *const *)rc->items, rc->n);
-	if (rc->pool == NULL) {
-		routes_customer_free(rc);
-		return -ENOMEM;
+		return r;
 	}
 	rc->individual = (struct party_routes){rc->pool, CUSTOMER_INDIVIDUAL};
 	rc->organization = (struct party_routes){rc->pool, CUSTOMER_ORGANIZATION};
@@ -580,9 +585,6 @@ routes_customer_free(struct routes_customer *rc)
 {
 	if (rc == NULL)
 		return NULL;
-	for (size_t i = 0; i < rc->n; i++)
-		customer_close(rc->items[i]);
-	free(rc->items);
 	pool_free(rc->pool);
 	free(rc);
 	return NULL;

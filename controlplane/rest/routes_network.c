@@ -251,17 +251,42 @@ static const struct rest_route network_routes[] = {
 extern const char network_schemas_json[];
 
 struct routes_network {
-	struct pool *pool;
-	size_t n;
-	struct network **items;
+	struct pool *pool; /* of struct network *, each its own connection */
 };
+
+struct open_args {
+	const char *url;
+	const struct network_pusher *pusher;
+};
+
+/* One domain handle (its own connection) of the pool, pushing to the dataplanes. */
+static int
+open_handle(void *arg, void **ret, char *err, size_t errlen)
+{
+	const struct open_args *a = arg;
+	struct network_error e = {0};
+	int r = network_open(a->url, (struct network **)ret, &e);
+
+	if (r < 0) {
+		snprintf(err, errlen, "network domain: %s", e.message);
+		return r;
+	}
+	network_set_pusher(*ret, a->pusher);
+	return 0;
+}
+
+static void
+close_handle(void *h)
+{
+	network_close(h);
+}
 
 int
 routes_network_register(struct rest_server *s, struct jschema_registry *schemas,
 			const char *url, unsigned pool_size, const struct network_pusher *pusher,
 			struct routes_network **ret, char *err, size_t errlen)
 {
-	struct network_error e = {0};
+	struct open_args a = {url, pusher};
 	struct routes_network *rn;
 	int r;
 
@@ -269,23 +294,12 @@ routes_network_register(struct rest_server *s, struct jschema_registry *schemas,
 	if (r < 0)
 		return r;
 	rn = calloc(1, sizeof(*rn));
-	if (rn == NULL || (rn->items = calloc(pool_size, sizeof(rn->items[0]))) == NULL) {
+	if (rn == NULL)
+		return -ENOMEM;
+	r = pool_open(pool_size, open_handle, close_handle, &a, &rn->pool, err, errlen);
+	if (r < 0) {
 		free(rn);
-		return -ENOMEM;
-	}
-	for (; rn->n < pool_size; rn->n++) {
-		r = network_open(url, &rn->items[rn->n], &e);
-		if (r < 0) {
-			snprintf(err, errlen, "network domain: %s", e.message);
-			routes_network_free(rn);
-			return r;
-		}
-		network_set_pusher(rn->items[rn->n], pusher);
-	}
-	rn->pool = pool_new((void *const *)rn->items, rn->n);
-	if (rn->pool == NULL) {
-		routes_network_free(rn);
-		return -ENOMEM;
+		return r;
 	}
 	r = rest_register(s, network_routes, sizeof(network_routes) / sizeof(network_routes[0]),
 			  rn->pool, err, errlen);
@@ -302,9 +316,6 @@ routes_network_free(struct routes_network *rn)
 {
 	if (rn == NULL)
 		return NULL;
-	for (size_t i = 0; i < rn->n; i++)
-		network_close(rn->items[i]);
-	free(rn->items);
 	pool_free(rn->pool);
 	free(rn);
 	return NULL;

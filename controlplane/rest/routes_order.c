@@ -21,9 +21,7 @@
 #define TMF "/tmf-api/productOrderingManagement/v4"
 
 struct routes_order {
-	struct pool *pool;
-	size_t n;
-	struct order **items;
+	struct pool *pool; /* of struct order *, each its own connection */
 	const struct order_checks *checks;
 };
 
@@ -190,12 +188,29 @@ static const struct rest_route order_routes[] = {
 
 extern const char order_schemas_json[];
 
+/* One domain handle (its own connection) of the pool. */
+static int
+open_handle(void *arg, void **ret, char *err, size_t errlen)
+{
+	struct order_error e = {0};
+	int r = order_open(arg, (struct order **)ret, &e);
+
+	if (r < 0)
+		snprintf(err, errlen, "order domain: %s", e.message);
+	return r;
+}
+
+static void
+close_handle(void *h)
+{
+	order_close(h);
+}
+
 int
 routes_order_register(struct rest_server *s, struct jschema_registry *schemas, const char *url,
 		      unsigned pool_size, const struct order_checks *checks,
 		      struct routes_order **ret, char *err, size_t errlen)
 {
-	struct order_error e = {0};
 	struct routes_order *ro;
 	int r;
 
@@ -203,23 +218,13 @@ routes_order_register(struct rest_server *s, struct jschema_registry *schemas, c
 	if (r < 0)
 		return r;
 	ro = calloc(1, sizeof(*ro));
-	if (ro == NULL || (ro->items = calloc(pool_size, sizeof(ro->items[0]))) == NULL) {
-		free(ro);
+	if (ro == NULL)
 		return -ENOMEM;
-	}
 	ro->checks = checks;
-	for (; ro->n < pool_size; ro->n++) {
-		r = order_open(url, &ro->items[ro->n], &e);
-		if (r < 0) {
-			snprintf(err, errlen, "order domain: %s", e.message);
-			routes_order_free(ro);
-			return r;
-		}
-	}
-	ro->pool = pool_new((void *const *)ro->items, ro->n);
-	if (ro->pool == NULL) {
-		routes_order_free(ro);
-		return -ENOMEM;
+	r = pool_open(pool_size, open_handle, close_handle, (void *)url, &ro->pool, err, errlen);
+	if (r < 0) {
+		free(ro);
+		return r;
 	}
 	r = rest_register(s, order_routes, sizeof(order_routes) / sizeof(order_routes[0]), ro, err,
 			  errlen);
@@ -236,9 +241,6 @@ routes_order_free(struct routes_order *ro)
 {
 	if (ro == NULL)
 		return NULL;
-	for (size_t i = 0; i < ro->n; i++)
-		order_close(ro->items[i]);
-	free(ro->items);
 	pool_free(ro->pool);
 	free(ro);
 	return NULL;

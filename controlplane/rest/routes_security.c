@@ -646,9 +646,24 @@ extern const char security_schemas_json[];
  */
 struct routes_security {
 	struct pool *pool;
-	size_t n;
-	struct security **items;
 };
+
+static int
+open_handle(void *arg, void **ret, char *err, size_t errlen)
+{
+	struct security_error e = {0};
+	int r = security_open(arg, (struct security **)ret, &e);
+
+	if (r < 0)
+		snprintf(err, errlen, "security domain: %s", e.message);
+	return r;
+}
+
+static void
+close_handle(void *h)
+{
+	security_close(h);
+}
 
 int
 routes_security_register(struct rest_server *s, struct jschema_registry *schemas,
@@ -656,39 +671,28 @@ routes_security_register(struct rest_server *s, struct jschema_registry *schemas
 			 struct routes_security **ret, char *err, size_t errlen)
 {
 	struct routes_security *rs;
-	struct security_error e = {0};
-	int ret_;
+	int r;
 
 	if (s != NULL) {
-		ret_ = routes_add_schemas(schemas, security_schemas_json, "security", err, errlen);
-		if (ret_ < 0)
-			return ret_;
+		r = routes_add_schemas(schemas, security_schemas_json, "security", err, errlen);
+		if (r < 0)
+			return r;
 	}
 	rs = calloc(1, sizeof(*rs));
-	if (rs == NULL || (rs->items = calloc(pool_size, sizeof(rs->items[0]))) == NULL) {
+	if (rs == NULL)
+		return -ENOMEM;
+	r = pool_open(pool_size, open_handle, close_handle, (void *)cfg, &rs->pool, err, errlen);
+	if (r < 0) {
 		free(rs);
-		return -ENOMEM;
+		return r;
 	}
-	for (; rs->n < pool_size; rs->n++) {
-		ret_ = security_open(cfg, &rs->items[rs->n], &e);
-		if (ret_ < 0) {
-			snprintf(err, errlen, "security domain: %s", e.message);
-			routes_security_free(rs);
-			return ret_;
-		}
-	}
-	rs->pool = pool_new((void *const *)rs->items, rs->n);
-	if (rs->pool == NULL) {
+	r = s == NULL ? 0
+		      : rest_register(s, security_routes,
+				      sizeof(security_routes) / sizeof(security_routes[0]), rs->pool,
+				      err, errlen);
+	if (r < 0) {
 		routes_security_free(rs);
-		return -ENOMEM;
-	}
-	ret_ = s == NULL ? 0
-			 : rest_register(s, security_routes,
-					 sizeof(security_routes) / sizeof(security_routes[0]), rs->pool,
-					 err, errlen);
-	if (ret_ < 0) {
-		routes_security_free(rs);
-		return ret_;
+		return r;
 	}
 	*ret = rs;
 	return 0;
@@ -711,9 +715,6 @@ routes_security_free(struct routes_security *rs)
 {
 	if (rs == NULL)
 		return NULL;
-	for (size_t i = 0; i < rs->n; i++)
-		security_close(rs->items[i]);
-	free(rs->items);
 	pool_free(rs->pool);
 	free(rs);
 	return NULL;
