@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -64,6 +65,13 @@ struct order_checks {
 };
 
 int order_migrate(const char *url, struct order_error *err);
+
+/*
+ * How long the saga of an order placed from now on waits for its service to
+ * be applied by the dataplanes (default 60000 ms). Set once at start, before
+ * orders are taken; stored per step, so orders placed earlier keep theirs.
+ */
+void order_set_provision_timeout(unsigned ms);
 int order_open(const char *url, struct order **ret, struct order_error *err);
 struct order *order_close(struct order *o);
 
@@ -134,6 +142,14 @@ int order_saga_next(struct order *o, const char *order_id, struct order_call *ca
  */
 int order_saga_record(struct order *o, const struct order_call *call, bool ok, json_t *result,
 		      const char *code, const char *detail, struct order_error *err);
+
+/*
+ * The domain's lines for /metrics (Prometheus text format) to @out:
+ * cuco_orders{state} (orders per TMF state) and the histogram
+ * cuco_order_enforcement_seconds (order accepted -> its services applied by
+ * the dataplanes). 0, or -errno with @err and nothing written.
+ */
+int order_metrics(struct order *o, FILE *out, struct order_error *err);
 
 /* Whether a problem code of the bus is worth a retry. */
 bool order_code_retryable(const char *code);

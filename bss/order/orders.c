@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* TMF622 product orders: create (with the saga's steps), read, note, cancel. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,8 +403,16 @@ validate(struct order *o, json_t *n, const struct order_checks *ck, struct order
 
 struct step_def {
 	const char *domain, *command, *comp;
-	int timeout_ms;
+	int timeout_ms; /* 0: the provisioning timeout */
 };
+
+static _Atomic unsigned provision_timeout_ms = 60000;
+
+void
+order_set_provision_timeout(unsigned ms)
+{
+	provision_timeout_ms = ms > 0 && ms <= INT32_MAX ? ms : 60000;
+}
 
 static int
 insert_step(struct order *o, const char *id, int seq, const struct step_def *d, const char *item,
@@ -414,7 +423,8 @@ insert_step(struct order *o, const char *id, int seq, const struct step_def *d, 
 	PGresult *res;
 
 	snprintf(s, sizeof(s), "%d", seq);
-	snprintf(t, sizeof(t), "%d", d->timeout_ms);
+	snprintf(t, sizeof(t), "%u", d->timeout_ms > 0 ? (unsigned)d->timeout_ms
+							: provision_timeout_ms);
 	res = ord_exec(o,
 		       "INSERT INTO saga_steps (order_id, seq, domain, command, order_item_id, "
 		       "timeout_ms, comp_command) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -438,11 +448,11 @@ insert_saga(struct order *o, const char *id, json_t *items, struct order_error *
 	static const struct step_def plan = {"billing", "billing.plan.create",
 					     "billing.plan.cancel", 30000};
 	static const struct step_def prov_add = {"network", "network.service.provision",
-						 "network.service.deprovision", 60000};
+						 "network.service.deprovision", 0};
 	static const struct step_def prov_mod = {"network", "network.service.provision",
-						 "network.service.provision", 60000};
+						 "network.service.provision", 0};
 	static const struct step_def prov_del = {"network", "network.service.provision", NULL,
-						 60000};
+						 0};
 	static const struct step_def activate = {"billing", "billing.plan.activate", NULL, 30000};
 	static const struct step_def commit = {"catalog", "catalog.order.commit", NULL, 30000};
 	static const struct step_def notify = {"customer", "customer.notification.send", NULL,

@@ -264,6 +264,20 @@ notify_payload(struct saga *s)
 	json_t *it;
 	const char *key;
 
+	/* The saga compensated: the customer hears that nothing was set up. */
+	if (strcmp(s->state, "compensating") == 0) {
+		bool cancelled = strcmp(s->outcome, "cancelled") == 0;
+
+		snprintf(text, sizeof(text),
+			 cancelled ? "Your order %s is cancelled: nothing was set up and nothing "
+				     "will be billed."
+				   : "Your order %s could not be completed: nothing was set up and "
+				     "nothing will be billed. We will contact you.",
+			 s->id);
+		return json_pack("{s:s, s:s, s:s, s:s}", "customer_id", s->customer, "kind",
+				 cancelled ? "order.cancelled" : "order.failed", "order_id", s->id,
+				 "text", text);
+	}
 	n = (size_t)snprintf(text, sizeof(text), "Your order %s is completed:", s->id);
 	json_object_foreach(s->items, key, it) {
 		if (n < sizeof(text))
@@ -420,6 +434,11 @@ next_compensation(struct order *o, struct saga *s, struct order_call *c, struct 
 		    !st->comp_command[0])
 			irreversible = true;
 	}
+	/* Everything undone: the customer is told, once (the confirmation step, unused). */
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->steps[i].command, "customer.notification.send") == 0 &&
+		    strcmp(s->steps[i].state, "pending") == 0)
+			return claim(o, s, &s->steps[i], false, c, err);
 	if (strcmp(s->outcome, "cancelled") == 0)
 		return finish(o, s, "compensated", "cancelled", "cancelled", err);
 	return finish(o, s, "compensated", irreversible ? "partial" : "failed", "failed", err);
@@ -563,6 +582,31 @@ service_effect(struct order *o, struct saga *s, struct step *st, bool comp, json
 		     5, params, err);
 }
 
+/*
+ * When @done is the last of a running saga's network steps: the order's
+ * order-to-enforcement latency, into the histogram /metrics serves.
+ */
+static int
+observe_enforcement(struct order *o, struct saga *s, const struct step *done,
+		    struct order_error *err)
+{
+	const char *params[] = {s->id};
+
+	if (strcmp(s->state, "running") != 0)
+		return 0;
+	for (int i = 0; i < s->n; i++)
+		if (&s->steps[i] != done && strcmp(s->steps[i].domain, "network") == 0 &&
+		    strcmp(s->steps[i].state, "done") != 0)
+			return 0;
+	return exec1(o,
+		     "WITH l AS (SELECT greatest(extract(epoch FROM clock_timestamp() - "
+		     "created_at)::float8, 0) AS s FROM orders WHERE id = $1), "
+		     "b AS (UPDATE enforcement_latency SET count = count + 1 "
+		     "WHERE le >= (SELECT s FROM l)) "
+		     "UPDATE enforcement_latency_sum SET seconds = seconds + (SELECT s FROM l)",
+		     1, params, err);
+}
+
 static int
 record_forward(struct order *o, struct saga *s, struct step *st, const struct order_call *call,
 	       bool ok, json_t *result, const char *code, const char *detail,
@@ -594,6 +638,8 @@ record_forward(struct order *o, struct saga *s, struct step *st, const struct or
 			   3, params, err);
 		if (rc == 0 && strcmp(st->domain, "network") == 0)
 			rc = service_effect(o, s, st, false, result, err);
+		if (rc == 0 && strcmp(st->domain, "network") == 0)
+			rc = observe_enforcement(o, s, st, err);
 		free(res_s);
 		return rc ?: now_due(o, s->id, err);
 	}
@@ -772,5 +818,50 @@ order_saga_get(struct order *o, const struct cuco_principal *p, const char *id, 
 	PQclear(res);
 	json_object_set_new(out, "steps", steps);
 	*ret = out;
+	return 0;
+}
+
+/* ---- metrics ------------------------------------------------------------------------ */
+
+int
+order_metrics(struct order *o, FILE *out, struct order_error *err)
+{
+	static const char *const states[] = {"acknowledged", "inProgress", "completed",
+					     "failed",	     "partial",	   "cancelled"};
+	long long counts[sizeof(states) / sizeof(states[0])] = {0};
+	PGresult *st, *h;
+
+	st = ord_exec(o, "SELECT state, count(*) FROM orders GROUP BY state", 0, NULL);
+	if (st == NULL)
+		return ord_internal(o, "metrics", err);
+	h = ord_exec(o,
+		     "SELECT CASE WHEN le = 'Infinity' THEN '+Inf' ELSE le::text END, count, "
+		     "(SELECT seconds FROM enforcement_latency_sum) FROM enforcement_latency "
+		     "ORDER BY le",
+		     0, NULL);
+	if (h == NULL) {
+		PQclear(st);
+		return ord_internal(o, "metrics", err);
+	}
+	for (int i = 0; i < PQntuples(st); i++)
+		for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++)
+			if (strcmp(PQgetvalue(st, i, 0), states[k]) == 0)
+				counts[k] = atoll(PQgetvalue(st, i, 1));
+	fprintf(out, "# HELP cuco_orders Product orders per state.\n# TYPE cuco_orders gauge\n");
+	for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++)
+		fprintf(out, "cuco_orders{state=\"%s\"} %lld\n", states[k], counts[k]);
+	fprintf(out, "# HELP cuco_order_enforcement_seconds From an order's acceptance to its "
+		     "services applied by the dataplanes.\n"
+		     "# TYPE cuco_order_enforcement_seconds histogram\n");
+	for (int i = 0; i < PQntuples(h); i++)
+		fprintf(out, "cuco_order_enforcement_seconds_bucket{le=\"%s\"} %s\n",
+			PQgetvalue(h, i, 0), PQgetvalue(h, i, 1));
+	if (PQntuples(h) > 0)
+		fprintf(out,
+			"cuco_order_enforcement_seconds_sum %s\n"
+			"cuco_order_enforcement_seconds_count %s\n",
+			PQgetvalue(h, 0, 2), PQgetvalue(h, PQntuples(h) - 1, 1));
+	PQclear(st);
+	PQclear(h);
 	return 0;
 }

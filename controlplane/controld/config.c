@@ -50,6 +50,7 @@ ctl_config_defaults(struct ctl_config *cfg)
 	cfg->burst_address = 200;
 	cfg->dead_letter_attempts = 5;
 	cfg->drain_timeout_s = 10;
+	cfg->provision_timeout_s = 60;
 }
 
 static bool
@@ -193,6 +194,8 @@ parse_line(const char *name, const struct conf_line *l, struct ctl_config *cfg, 
 		return parse_uint_arg(name, l, 1, 100, &cfg->dead_letter_attempts, err, errlen);
 	} else if (strcmp(k, "drain-timeout") == 0) {
 		return parse_uint_arg(name, l, 0, 300, &cfg->drain_timeout_s, err, errlen);
+	} else if (strcmp(k, "provision-timeout") == 0) {
+		return parse_uint_arg(name, l, 1, 86400, &cfg->provision_timeout_s, err, errlen);
 	} else if (strcmp(k, "domains") == 0) {
 		if (l->n < 2 || l->n - 1 > CTL_MAX_DOMAINS)
 			return ERR(l, k, "expected one or more domain names");
@@ -217,7 +220,8 @@ parse_line(const char *name, const struct conf_line *l, struct ctl_config *cfg, 
 		return ERR(l, k,
 			   "unknown keyword (expected state-dir, database, listen, log-level, "
 			   "log-format, token-lifetime, refresh-lifetime, max-body, rate-limit, "
-			   "dead-letter-attempts, drain-timeout, domains, endpoint, bind)");
+			   "dead-letter-attempts, drain-timeout, provision-timeout, domains, "
+			   "endpoint, bind)");
 	}
 	return 0;
 }

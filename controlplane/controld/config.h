@@ -57,6 +57,8 @@ struct ctl_config {
 	unsigned rate_address, burst_address;
 	unsigned dead_letter_attempts;
 	unsigned drain_timeout_s;
+	/* How long an order's saga waits for the dataplanes to apply a service. */
+	unsigned provision_timeout_s;
 	unsigned n_domains; /* 0: all */
 	char domains[CTL_MAX_DOMAINS][32];
 	unsigned n_endpoints;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "bss/core/command.h"
 #include "common/jschema.h"
@@ -47,6 +48,8 @@ struct host_domain {
 	int (*start)(const struct host_env *env, void **ret_state, char *err, size_t errlen);
 	/* After the gateway and the bus stopped. Accepts NULL. */
 	void (*stop)(void *state);
+	/* Its own lines for /metrics (may be NULL); from the gateway's threads. */
+	void (*metrics)(void *state, FILE *out);
 };
 
 /* The REST side's pool size per domain (connections for requests). */

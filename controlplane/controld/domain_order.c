@@ -31,6 +31,9 @@ struct order_state {
 	struct order_checks checks;
 	struct bus *bus;
 	struct order *saga_db;
+	/* /metrics reads through its own connection, one scrape at a time. */
+	struct order *metrics_db;
+	pthread_mutex_t metrics_lock;
 	const char *network;
 	/* Open until the bus's context ends: the bus stays valid while it is. */
 	void *sentinel;
@@ -222,6 +225,8 @@ order_stop(void *state)
 	if (st->started)
 		pthread_join(st->thread, NULL);
 	order_close(st->saga_db);
+	order_close(st->metrics_db);
+	pthread_mutex_destroy(&st->metrics_lock);
 	routes_order_free(st->routes);
 	free(st);
 }
@@ -234,11 +239,21 @@ order_start(const struct host_env *env, void **ret_state, char *err, size_t errl
 
 	if (st == NULL)
 		return -ENOMEM;
+	pthread_mutex_init(&st->metrics_lock, NULL);
 	st->bus = env->bus;
+	/* Before the routes take orders. */
+	order_set_provision_timeout(env->cfg->provision_timeout_s * 1000u);
 	st->checks = (struct order_checks){
 		.arg = st, .customer = check_customer, .offering = check_offering};
 	r = routes_order_register(env->rest, env->schemas, env->cfg->database,
 				  HOST_REQUEST_CONNECTIONS, &st->checks, &st->routes, err, errlen);
+	if (r == 0) {
+		struct order_error e = {0};
+
+		r = order_open(env->cfg->database, &st->metrics_db, &e);
+		if (r < 0)
+			snprintf(err, errlen, "order metrics: %s", e.message);
+	}
 	if (r == 0)
 		r = start_orchestrator(st, env, err, errlen);
 	if (r < 0) {
@@ -249,10 +264,23 @@ order_start(const struct host_env *env, void **ret_state, char *err, size_t errl
 	return 0;
 }
 
+static void
+order_metrics_(void *state, FILE *out)
+{
+	struct order_state *st = state;
+	struct order_error e = {0};
+
+	pthread_mutex_lock(&st->metrics_lock);
+	if (order_metrics(st->metrics_db, out, &e) < 0)
+		log_warn("order metrics: %s", e.message);
+	pthread_mutex_unlock(&st->metrics_lock);
+}
+
 const struct host_domain domain_order = {
 	.name = "order",
 	.publishes = true,
 	.migrate = order_migrate_,
 	.start = order_start,
 	.stop = order_stop,
+	.metrics = order_metrics_,
 };

@@ -168,6 +168,9 @@ hook_metrics(void *arg, FILE *out)
 				"%" JSON_INTEGER_FORMAT "\n",
 				name, sname, json_integer_value(json_object_get(src, "lag")));
 	json_decref(st);
+	for (size_t i = 0; i < N_DOMAINS; i++)
+		if (h->started[i] && domains[i]->metrics != NULL)
+			domains[i]->metrics(h->state[i], out);
 }
 
 static void

@@ -298,7 +298,12 @@ def test_insufficient_inventory_fails_and_reserves_nothing(ctld, env):
     saga = saga_of(ctld, env, o["id"])
     assert saga["outcome"] == "failed" and "available" in saga["failure"]
     assert saga["steps"][0]["state"] == "failed"
-    assert all(s["state"] == "pending" for s in saga["steps"][1:])
+    assert all(s["state"] == "pending" for s in saga["steps"][1:-1])
+    # the customer is told, the confirmation step carrying the bad news
+    assert saga["steps"][-1]["command"] == "customer.notification.send"
+    assert saga["steps"][-1]["state"] == "done"
+    assert sql(ctld, "SELECT string_agg(kind, ',') FROM customer.notifications"
+                     f" WHERE order_id = '{o['id']}'") == "order.failed"
 
 
 def test_failing_network_step_compensates_in_reverse(ctld, env):
@@ -341,6 +346,8 @@ def test_cancel_before_provisioning_compensates(ctld, env):
     assert done["cancellationReason"] == "moved"
     saga = saga_of(ctld, env, o["id"])
     assert saga["outcome"] == "cancelled"
+    assert sql(ctld, "SELECT string_agg(kind, ',') FROM customer.notifications"
+                     f" WHERE order_id = '{o['id']}'") == "order.cancelled"
     assert all(s["attempts"] == 0 for s in saga["steps"] if s["domain"] == "network")
 
 

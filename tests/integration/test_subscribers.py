@@ -187,9 +187,10 @@ def wait_listening(lab, ns, port, proto="t", timeout=10.0):
     pytest.fail(f"nothing listens on port {port} in {ns} after {timeout:g} s")
 
 
-def iperf_start(lab, seconds, source=None, interval=None, dst=UP4):
+def iperf_start(lab, seconds, source=None, interval=None, dst=UP4, reverse=False):
     """Start an iperf3 server (one test) in P-up and a TCP client in P-cust
-    sending for `seconds`; returns (server, client) Popens."""
+    sending for `seconds` (receiving, with reverse: downstream); returns
+    (server, client) Popens."""
     server = lab.ns_popen("up", ["iperf3", "-s", "-1", "-J", "-p", str(IPERF_PORT)],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_listening(lab, "up", IPERF_PORT)
@@ -197,6 +198,8 @@ def iperf_start(lab, seconds, source=None, interval=None, dst=UP4):
            "--connect-timeout", "3000"]
     if source:
         cmd += ["-B", source]
+    if reverse:
+        cmd += ["-R"]
     if interval:
         # the receiver's intervals too (the sender's follow its socket buffer)
         cmd += ["-i", str(interval), "--get-server-output"]
@@ -222,16 +225,17 @@ def iperf_finish(server, client, seconds):
         return None, client.returncode
 
 
-def tcp_rate(lab, seconds, source=None):
-    """Goodput (bit/s, as the receiver saw it) of one iperf3 TCP run."""
-    server, client = iperf_start(lab, seconds, source=source)
+def tcp_rate(lab, seconds, source=None, reverse=False):
+    """Goodput (bit/s, as the receiver saw it) of one iperf3 TCP run,
+    upstream (or downstream, with reverse)."""
+    server, client = iperf_start(lab, seconds, source=source, reverse=reverse)
     res, rc = iperf_finish(server, client, seconds)
     assert res is not None and "error" not in res and rc == 0, (
         f"iperf3 from {source or A4} failed (status {rc}): {res and res.get('error')}")
     return res["end"]["sum_received"]["bits_per_second"]
 
 
-def measure(lab, who, source, rate, seconds, tolerance=0.10, attempts=3):
+def measure(lab, who, source, rate, seconds, tolerance=0.10, attempts=3, reverse=False):
     """Check iperf3 TCP goodput within tolerance of rate. A run that misses
     is tried again, up to attempts runs in all: when other processes keep
     the two CPUs busy, the dataplane's worker is descheduled and TCP falls
@@ -239,8 +243,9 @@ def measure(lab, who, source, rate, seconds, tolerance=0.10, attempts=3):
     Returns the rates measured."""
     rates = []
     for _attempt in range(attempts):
-        rates.append(tcp_rate(lab, seconds, source=source))
-        print(f"subscriber {who} policed at {rate / 1e6:g} Mbit/s: iperf3 "
+        rates.append(tcp_rate(lab, seconds, source=source, reverse=reverse))
+        print(f"subscriber {who} policed at {rate / 1e6:g} Mbit/s "
+              f"{'down' if reverse else 'up'}stream: iperf3 "
               f"{rates[-1] / 1e6:.2f} Mbit/s")
         if abs(rates[-1] - rate) <= tolerance * rate:
             return rates
