@@ -5,12 +5,14 @@
 #include <string.h>
 
 #include "bss/core/db.h"
+#include "bss/core/outbox.h"
 
 struct db {
 	PGconn *conn;
 	char role[64];   /* "" when the login role is kept */
 	char schema[64]; /* "" when search_path is left alone */
 	char error[256]; /* the last failure of begin/commit/rollback/ping/reset */
+	bool appended;	 /* the open transaction appended events (outbox_append) */
 };
 
 /* The server's message without its trailing newline. */
@@ -212,7 +214,20 @@ db_error(struct db *db)
 int
 db_begin(struct db *db)
 {
+	db->appended = false;
 	return simple(db->conn, "BEGIN", db->error, sizeof(db->error));
+}
+
+void
+db_appended(struct db *db)
+{
+	db->appended = true;
+}
+
+const char *
+db_schema(const struct db *db)
+{
+	return db->schema;
 }
 
 int
@@ -235,12 +250,16 @@ db_commit(struct db *db)
 		rc = -EIO;
 	}
 	PQclear(res);
+	if (rc == 0 && db->appended)
+		outbox_wake(db->schema);
+	db->appended = false;
 	return rc;
 }
 
 int
 db_rollback(struct db *db)
 {
+	db->appended = false;
 	return simple(db->conn, "ROLLBACK", db->error, sizeof(db->error));
 }
 

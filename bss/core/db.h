@@ -83,6 +83,11 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 int db_rollback(struct db *db);
 
+/* The open transaction appended events: its COMMIT wakes the schema's relay. */
+void db_appended(struct db *db);
+/* The schema a connection was opened for ("" if none). */
+const char *db_schema(const struct db *db);
+
 /*
  * Run @sql with text parameters. Returns the result (PGRES_COMMAND_OK or
  * PGRES_TUPLES_OK; the caller PQclear()s it) or NULL with the server's

@@ -3,7 +3,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -57,41 +60,32 @@ outbox_type_valid(const char *s)
 }
 
 /*
- * One statement: take the next gapless seq (outbox_seq's row stays locked
- * until the caller's transaction ends, so seqs commit in order) only when the
- * aggregate is at @expected_version, then insert the event. No row: someone
- * else wrote that aggregate first. A writer that waited on the row lock and
- * slipped past the check collides on the unique version instead.
+ * One statement: insert the event only when the aggregate is at
+ * @expected_version. No row: someone else wrote that aggregate first. Two
+ * writers that both passed the check collide on the unique version: the
+ * second waits for the first's commit, then fails (23505).
  */
 static const char append_sql[] =
-	"WITH next AS ("
-	" UPDATE outbox_seq SET last = last + 1"
+	"INSERT INTO outbox (event_id, type, schema_version, aggregate_type,"
+	"  aggregate_id, aggregate_version, payload, traceparent)"
+	" SELECT $4::uuid, $5, $6::integer, $1, $2, $3::bigint + 1, $7::jsonb, $8"
 	" WHERE (SELECT coalesce(max(aggregate_version), 0) FROM outbox"
 	"        WHERE aggregate_type = $1 AND aggregate_id = $2) = $3::bigint"
-	" RETURNING last)"
-	" INSERT INTO outbox (seq, event_id, type, schema_version, aggregate_type,"
-	"  aggregate_id, aggregate_version, payload, traceparent)"
-	" SELECT last, $4::uuid, $5, $6::integer, $1, $2, $3::bigint + 1, $7::jsonb, $8"
-	" FROM next RETURNING seq";
+	" RETURNING pos";
 
 /*
  * The same append for a pipeline that ends with COMMIT: it must FAIL, not
  * return no row, when the aggregate is not at $3 (nothing can look at the
  * row count before the COMMIT runs). The version is then NULL, refused by
  * the column's NOT NULL (SQLSTATE 23502), which rolls the transaction back.
- * The counter's row is updated first, so the version check and the insert
- * happen while this writer holds it; a writer that waited on the row and
- * checked against its older snapshot collides on the unique version (23505).
  */
 static const char append_checked_sql[] =
-	"WITH next AS (UPDATE outbox_seq SET last = last + 1 RETURNING last)"
-	" INSERT INTO outbox (seq, event_id, type, schema_version, aggregate_type,"
+	"INSERT INTO outbox (event_id, type, schema_version, aggregate_type,"
 	"  aggregate_id, aggregate_version, payload, traceparent)"
-	" SELECT last, $4::uuid, $5, $6::integer, $1, $2,"
+	" SELECT $4::uuid, $5, $6::integer, $1, $2,"
 	"  CASE WHEN (SELECT coalesce(max(aggregate_version), 0) FROM outbox"
 	"             WHERE aggregate_type = $1 AND aggregate_id = $2) = $3::bigint"
-	"  THEN $3::bigint + 1 END, $7::jsonb, $8"
-	" FROM next";
+	"  THEN $3::bigint + 1 END, $7::jsonb, $8";
 
 static bool
 event_valid(const struct outbox_event *e)
@@ -179,8 +173,11 @@ outbox_commit(struct db *db, const struct db_stmt *pre, size_t npre,
 		}
 		for (i = 0; i <= total; i++)
 			PQclear(res[i]);
-		if (rc == 0)
+		if (rc == 0) {
+			if (n > 0)
+				outbox_wake(db_schema(db));
 			return 0;
+		}
 	} else if (failed >= npre && failed < total &&
 		   (strcmp(state, "23502") == 0 || strcmp(state, "23505") == 0)) {
 		snprintf(err, errlen, "outbox: %s %s is no longer at version %" PRId64,
@@ -199,7 +196,7 @@ outbox_commit(struct db *db, const struct db_stmt *pre, size_t npre,
 int
 outbox_append(struct db *db, const char *aggregate_type, const char *aggregate_id,
 	      int64_t expected_version, const char *type, int schema_version, json_t *payload,
-	      const char *traceparent, int64_t *ret_seq, char ret_event_id[37], char *err,
+	      const char *traceparent, int64_t *ret_pos, char ret_event_id[37], char *err,
 	      size_t errlen)
 {
 	char expected[24], sv[16], event_id[37], state[6];
@@ -256,8 +253,9 @@ outbox_append(struct db *db, const char *aggregate_type, const char *aggregate_i
 		rc = -EAGAIN;
 		goto out_clear;
 	}
-	if (ret_seq != NULL)
-		*ret_seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	db_appended(db);
+	if (ret_pos != NULL)
+		*ret_pos = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	if (ret_event_id != NULL)
 		memcpy(ret_event_id, event_id, sizeof(event_id));
 out_clear:
@@ -265,4 +263,109 @@ out_clear:
 out_free:
 	free(json);
 	return rc;
+}
+
+/*
+ * Number committed events without a seq, in pos order, after the counter's
+ * row is locked by a statement of its own: a concurrent numbering waits
+ * there, and this statement's snapshot, taken after, sees what it numbered.
+ */
+static const char number_sql[] =
+	"WITH todo AS (SELECT pos, row_number() OVER (ORDER BY pos) AS rn FROM outbox"
+	"              WHERE seq IS NULL ORDER BY pos LIMIT $1::bigint),"
+	" c AS (SELECT last FROM outbox_seq),"
+	" done AS (UPDATE outbox o SET seq = c.last + todo.rn FROM todo, c"
+	"          WHERE o.pos = todo.pos RETURNING o.seq)"
+	" UPDATE outbox_seq SET last = coalesce((SELECT max(seq) FROM done), last)"
+	" RETURNING (SELECT count(*) FROM done)";
+
+int
+outbox_number(struct db *db, size_t max, size_t *ret_n, char *err, size_t errlen)
+{
+	char lim[24], state[6];
+	const char *params[] = {lim};
+	PGresult *res;
+
+	*ret_n = 0;
+	snprintf(lim, sizeof(lim), "%zu", max);
+	if (db_begin(db) < 0) {
+		snprintf(err, errlen, "outbox: numbering: %s", db_error(db));
+		return -EIO;
+	}
+	res = db_exec(db, "SELECT last FROM outbox_seq FOR UPDATE", 0, NULL, err, errlen, state);
+	if (res == NULL) {
+		db_rollback(db);
+		return -EIO;
+	}
+	PQclear(res);
+	res = db_exec(db, number_sql, 1, params, err, errlen, state);
+	if (res == NULL) {
+		db_rollback(db);
+		return -EIO;
+	}
+	*ret_n = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (db_commit(db) < 0) {
+		snprintf(err, errlen, "outbox: numbering: %s", db_error(db));
+		*ret_n = 0;
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ---- in-process wakeups of the relays ------------------------------------------------ */
+
+#define WAKE_MAX 32
+
+static struct {
+	pthread_mutex_t lock;
+	size_t n;
+	struct {
+		char schema[64];
+		int fd;
+	} e[WAKE_MAX];
+} wakes = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int
+wake_find(const char *schema, bool create)
+{
+	int fd = -ENOENT;
+
+	pthread_mutex_lock(&wakes.lock);
+	for (size_t i = 0; i < wakes.n; i++)
+		if (strcmp(wakes.e[i].schema, schema) == 0)
+			fd = wakes.e[i].fd;
+	if (fd == -ENOENT && create) {
+		if (wakes.n == WAKE_MAX || strlen(schema) >= sizeof(wakes.e[0].schema)) {
+			fd = -ENOSPC;
+		} else {
+			fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+			if (fd < 0) {
+				fd = -errno;
+			} else {
+				snprintf(wakes.e[wakes.n].schema, sizeof(wakes.e[0].schema), "%s",
+					 schema);
+				wakes.e[wakes.n++].fd = fd;
+			}
+		}
+	}
+	pthread_mutex_unlock(&wakes.lock);
+	return fd;
+}
+
+int
+outbox_wake_fd(const char *schema)
+{
+	return schema != NULL && schema[0] ? wake_find(schema, true) : -EINVAL;
+}
+
+void
+outbox_wake(const char *schema)
+{
+	uint64_t one = 1;
+	int fd = schema != NULL && schema[0] ? wake_find(schema, false) : -ENOENT;
+
+	/* A full counter (never, in practice) is a wakeup pending anyway. */
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return;
 }

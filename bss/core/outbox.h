@@ -16,10 +16,11 @@
  * created_at). A domain writes its state change and its event in one
  * transaction; the relay publishes what was committed.
  *
- * seq has no gaps and commits in order: appending takes the next number by
- * locking one counter row until the transaction ends, so the domain's
- * writing transactions are serialized from their first append to their
- * commit. Append events last in the transaction, after the state change.
+ * Writers do not serialize: an event is inserted with seq NULL (its pos, an
+ * identity, orders the inserts). The domain's relay numbers committed events
+ * in pos order (outbox_number()), and consumers see them by that seq, which
+ * has no gaps and is never reused (docs/bus.md). A commit that appended
+ * wakes the relay of that schema in this process (outbox_wake_fd()).
  */
 
 #define OUTBOX_NEW_AGGREGATE 0 /* expected version of an aggregate that does not exist yet */
@@ -32,13 +33,14 @@
  * @expected_version + 1; a concurrent writer that got there first makes this
  * return -EAGAIN (optimistic concurrency: the caller rolls back and retries
  * or reports a conflict). @payload is borrowed. @traceparent may be NULL or "".
- * On success writes the event's sequence number and id (UUID text) when the
- * pointers are not NULL. Returns 0, -EAGAIN, -EINVAL (bad argument) or -EIO
+ * On success writes the event's position (pos: its order among the
+ * domain's appends, not its seq, which the relay gives it after the commit)
+ * and id (UUID text) when the pointers are not NULL. Returns 0, -EAGAIN, -EINVAL (bad argument) or -EIO
  * (message in @err). After -EAGAIN or -EIO the transaction must be rolled back.
  */
 int outbox_append(struct db *db, const char *aggregate_type, const char *aggregate_id,
 		  int64_t expected_version, const char *type, int schema_version, json_t *payload,
-		  const char *traceparent, int64_t *ret_seq, char ret_event_id[37], char *err,
+		  const char *traceparent, int64_t *ret_pos, char ret_event_id[37], char *err,
 		  size_t errlen);
 
 /* An event for outbox_commit(); all borrowed. */
@@ -57,10 +59,7 @@ struct outbox_event {
 /*
  * End the caller's open transaction on @db in ONE round trip (libpq
  * pipeline mode): the caller's statements @pre (may be 0), then the append
- * of each of the @n events, then COMMIT. The seq is taken by those last
- * statements, so the counter row is held for that one round trip and the
- * commit's flush, not from an append to a later commit; seqs stay gapless
- * and in commit order (docs/bus.md). An aggregate not at its expected
+ * of each of the @n events, then COMMIT. An aggregate not at its expected
  * version, or a concurrent writer that got there first, fails the whole
  * transaction: -EAGAIN. On any failure the transaction is rolled back and
  * @ret_failed (when not NULL) says which statement failed (@npre + i: the
@@ -71,6 +70,26 @@ struct outbox_event {
 int outbox_commit(struct db *db, const struct db_stmt *pre, size_t npre,
 		  const struct outbox_event *ev, size_t n, size_t *ret_failed, char *err,
 		  size_t errlen);
+
+/*
+ * Number the committed events of @db's schema that have no seq yet, in pos
+ * order, with the next seqs (at most @max, in one transaction of its own;
+ * concurrent callers take turns on the counter row). *@ret_n: how many.
+ * Returns 0 or -EIO (message in @err). The relay calls it before it
+ * publishes; so do tests that read the outbox by seq without a relay.
+ */
+int outbox_number(struct db *db, size_t max, size_t *ret_n, char *err, size_t errlen);
+
+/*
+ * The wakeup of schema @schema's relay in this process: an eventfd (read
+ * it to clear) that becomes readable after every commit on a connection of
+ * that schema that appended events. Created on first use; lives as long as
+ * the process. Returns the fd or -errno.
+ */
+int outbox_wake_fd(const char *schema);
+
+/* Wake @schema's relay, if this process has one (db_commit() calls it). */
+void outbox_wake(const char *schema);
 
 /* A random (version 4) UUID as text. */
 void outbox_uuid4(char out[37]);

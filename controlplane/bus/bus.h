@@ -46,10 +46,10 @@ struct bus_domain {
 	bool (*is_query)(const char *type);   /* read-only command types; NULL: none */
 	void *arg;                            /* for command and is_query */
 	const struct es_upcasters *upcasters; /* applied before publishing; may be NULL */
-	unsigned poll_ms;      /* relay's poll when no notification comes; 0: 1000 */
+	unsigned poll_ms;      /* relay's poll when no commit woke it; 0: 1000 */
 	unsigned heartbeat_ms; /* 0: 1000 */
 	unsigned page;         /* events per read and replay page, 1..1000; 0: 256 */
-	bool no_notify;        /* poll only (tests, or a server without LISTEN) */
+	bool no_notify;        /* poll only, no in-process wakeups (tests) */
 };
 
 /* A consumer of other domains' events, run by this process. Borrowed until bus_free(). */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -58,6 +59,12 @@ publish_pending(struct bus_served *s)
 	size_t n;
 	int rc;
 
+	/* Number what was committed since (the writers leave seq to the relay). */
+	do {
+		rc = outbox_number(s->relay_db, s->cfg.page, &n, err, sizeof(err));
+		if (rc < 0)
+			return rc;
+	} while (n == s->cfg.page && !bus_served_stopping(s));
 	do {
 		rc = es_read_range(s->relay_db, s->cfg.upcasters, atomic_load(&s->published),
 				   s->cfg.page, &ev, &n, err, sizeof(err));
@@ -80,39 +87,13 @@ publish_pending(struct bus_served *s)
 	return rc;
 }
 
-static int
-listen_outbox(struct bus_served *s)
-{
-	char sql[BUS_NAME_MAX + 32];
-	PGresult *res;
-	char err[256];
-
-	/* The channel name is the trigger's 'cuco_outbox_' || schema; the name is [a-z0-9_]. */
-	snprintf(sql, sizeof(sql), "LISTEN cuco_outbox_%s", s->name);
-	res = db_exec(s->relay_db, sql, 0, NULL, err, sizeof(err), NULL);
-	if (res == NULL)
-		return -EIO;
-	PQclear(res);
-	return 0;
-}
-
-/* Read what the server sent; true when a notification (a commit) came. */
+/* Clear the wakeup: true when a commit in this process appended events. */
 static bool
-drain_notifications(struct bus_served *s, bool *healthy)
+drain_wake(int fd)
 {
-	PGconn *conn = db_conn(s->relay_db);
-	PGnotify *n;
-	bool woken = false;
+	uint64_t v;
 
-	if (!PQconsumeInput(conn)) {
-		*healthy = false;
-		return false;
-	}
-	while ((n = PQnotifies(conn)) != NULL) {
-		woken = true;
-		PQfreemem(n);
-	}
-	return woken;
+	return read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v);
 }
 
 /*
@@ -124,7 +105,8 @@ void *
 bus_relay_main(void *arg)
 {
 	struct bus_served *s = arg;
-	bool healthy = true, started = false, listening = false, wake = true;
+	bool healthy = true, started = false, wake = true;
+	int fd = s->cfg.no_notify ? -1 : outbox_wake_fd(s->name);
 	uint64_t next_poll = 0, next_hb = 0, retry_at = 0, now;
 	char err[256];
 	int64_t last;
@@ -133,7 +115,6 @@ bus_relay_main(void *arg)
 		now = cuco_monotonic_ms();
 		if (!healthy && now >= retry_at) {
 			healthy = db_reset(s->relay_db) == 0;
-			listening = false;
 			wake = true;
 			retry_at = now + RELAY_RETRY_MS;
 		}
@@ -145,12 +126,10 @@ bus_relay_main(void *arg)
 				started = true;
 			}
 		}
-		if (healthy && !listening && !s->cfg.no_notify)
-			healthy = listening = listen_outbox(s) == 0;
+		zmq_pollitem_t item = {.fd = fd, .events = ZMQ_POLLIN};
 
-		zmq_pollitem_t item = {.fd = PQsocket(db_conn(s->relay_db)), .events = ZMQ_POLLIN};
-		if (healthy && listening && item.fd >= 0) {
-			if (zmq_poll(&item, 1, BUS_TICK_MS) > 0 && drain_notifications(s, &healthy))
+		if (fd >= 0) {
+			if (zmq_poll(&item, 1, BUS_TICK_MS) > 0 && drain_wake(fd))
 				wake = true;
 		} else {
 			zmq_poll(NULL, 0, BUS_TICK_MS);

@@ -18,7 +18,7 @@ CTLD_OPTIONS = {"config_extra": "dead-letter-attempts 3\n"
 
 
 def outbox_ids(ctld):
-    out = cucoctld.psql(ctld.db_url, "SELECT event_id FROM security.outbox ORDER BY seq")
+    out = cucoctld.psql(ctld.db_url, "SELECT event_id FROM security.outbox ORDER BY pos")
     return out.split()
 
 

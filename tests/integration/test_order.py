@@ -181,7 +181,7 @@ def test_order_fiber50_completes(ctld, env):
     # the customer was told on a channel the preferences allow
     assert sql(ctld, "SELECT state || ' ' || channel FROM customer.notifications"
                      f" WHERE order_id = '{o['id']}'") == "sent email"
-    states = sql(ctld, "SELECT string_agg(payload->>'state', ',' ORDER BY seq) FROM \"order\".outbox"
+    states = sql(ctld, "SELECT string_agg(payload->>'state', ',' ORDER BY aggregate_version) FROM \"order\".outbox"
                        f" WHERE aggregate_id = '{o['id']}' AND type = 'order.order.state_changed'")
     assert states == "inProgress,completed"
 

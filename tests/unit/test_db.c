@@ -103,18 +103,19 @@ static void
 test_migrate_idempotent(void **state)
 {
 	struct pgtest *t = pgtest_get(state);
-	char v[64];
+	char v[128];
 
 	migrate_ok(t, "alpha", alpha_v2, 1);
 	pgtest_admin_value(t, "SELECT count(*) FROM alpha.schema_migrations", v, sizeof(v));
-	assert_string_equal(v, "2"); /* core 1 + alpha 1 */
+	assert_string_equal(v, "3"); /* core 1, 2 + alpha 1 */
 	migrate_ok(t, "alpha", alpha_v2, 2);
 	migrate_ok(t, "alpha", alpha_v2, 2);
 	pgtest_admin_value(t,
 			   "SELECT string_agg(component || ':' || version || ':' || name, ',' "
 			   "ORDER BY component, version) FROM alpha.schema_migrations",
 			   v, sizeof(v));
-	assert_string_equal(v, "alpha:1:init,alpha:2:email,core:1:event_store");
+	assert_string_equal(v, "alpha:1:init,alpha:2:email,core:1:event_store,"
+			       "core:2:numbered_by_relay");
 	/* Tables belong to the domain's role, the schema too. */
 	pgtest_admin_value(t,
 			   "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables "
@@ -215,53 +216,73 @@ test_append_and_conflict(void **state)
 {
 	struct pgtest *t = pgtest_get(state);
 	json_t *p = json_pack("{s:s}", "name", "ada");
-	char id[37], err[256];
-	int64_t seq;
+	char id[37], err[256], v[64], st[6];
+	int64_t pos, pos2;
 	struct db *db;
+	size_t n;
 
 	migrate_ok(t, "alpha", alpha_v2, 2);
 	db = open_domain(t, "alpha");
 
 	assert_int_equal(db_begin(db), 0);
 	assert_int_equal(outbox_append(db, "account", "a1", OUTBOX_NEW_AGGREGATE, "account.opened",
-				       1, p, NULL, &seq, id, err, sizeof(err)),
+				       1, p, NULL, &pos, id, err, sizeof(err)),
 			 0);
-	assert_int_equal(seq, 1);
+	assert_true(pos >= 1);
 	assert_int_equal(strlen(id), 36);
 	assert_int_equal(id[14], '4');
 	assert_int_equal(outbox_append(db, "account", "a2", 0, "account.opened", 1, p,
 				       "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-				       &seq, NULL, err, sizeof(err)),
+				       &pos2, NULL, err, sizeof(err)),
 			 0);
-	assert_int_equal(seq, 2);
-	assert_int_equal(outbox_append(db, "account", "a1", 1, "account.renamed", 1, p, "", &seq,
+	assert_true(pos2 > pos);
+	assert_int_equal(outbox_append(db, "account", "a1", 1, "account.renamed", 1, p, "", &pos,
 				       NULL, err, sizeof(err)),
 			 0);
-	assert_int_equal(seq, 3);
+	assert_true(pos > pos2);
 	assert_int_equal(db_commit(db), 0);
+	/* Written without a seq: the numbering gives them 1, 2, 3 in append order. */
+	pgtest_admin_value(t, "SELECT count(*) FROM alpha.outbox WHERE seq IS NULL", v, sizeof(v));
+	assert_string_equal(v, "3");
+	assert_int_equal(outbox_number(db, 2, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(outbox_number(db, 100, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(outbox_number(db, 100, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	pgtest_admin_value(t, "SELECT string_agg(seq || ':' || aggregate_id || ':' || "
+			      "aggregate_version, ',' ORDER BY pos) FROM alpha.outbox", v, sizeof(v));
+	assert_string_equal(v, "1:a1:1,2:a2:1,3:a1:2");
 
 	/* Stale expected versions: behind, ahead, and a new aggregate that exists. */
 	int64_t stale[] = {1, 5, OUTBOX_NEW_AGGREGATE};
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(db_begin(db), 0);
 		assert_int_equal(outbox_append(db, "account", "a1", stale[i], "account.renamed", 1,
-					       p, NULL, &seq, NULL, err, sizeof(err)),
+					       p, NULL, &pos, NULL, err, sizeof(err)),
 				 -EAGAIN);
 		assert_int_equal(db_rollback(db), 0);
 	}
-	/* A rolled-back append gives its number back: no gaps. */
+	/* A rolled-back append leaves a hole in pos, none in seq. */
 	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(outbox_append(db, "account", "a1", 2, "account.renamed", 1, p, NULL, &seq,
+	assert_int_equal(outbox_append(db, "account", "a1", 2, "account.renamed", 1, p, NULL, &pos,
 				       NULL, err, sizeof(err)),
 			 0);
-	assert_int_equal(seq, 4);
 	assert_int_equal(db_rollback(db), 0);
 	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(outbox_append(db, "account", "a3", 0, "account.opened", 1, p, NULL, &seq,
+	assert_int_equal(outbox_append(db, "account", "a3", 0, "account.opened", 1, p, NULL, &pos2,
 				       NULL, err, sizeof(err)),
 			 0);
-	assert_int_equal(seq, 4);
+	assert_true(pos2 > pos);
 	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(outbox_number(db, 100, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	pgtest_admin_value(t, "SELECT seq FROM alpha.outbox WHERE aggregate_id = 'a3'", v,
+			   sizeof(v));
+	assert_string_equal(v, "4");
+	/* A seq, once given, stays. */
+	sqlstate_of(db, "UPDATE outbox SET seq = 9 WHERE aggregate_id = 'a3'", st);
+	assert_string_equal(st, "42501");
 
 	/* Bad arguments. */
 	assert_int_equal(outbox_append(db, "account", "a1", 3, "bad type!", 1, p, NULL, NULL, NULL,
@@ -320,6 +341,7 @@ test_append_concurrent(void **state)
 	pthread_t th;
 	int64_t seq;
 	struct db *db;
+	size_t n;
 
 	migrate_ok(t, "alpha", alpha_v2, 2);
 	db = open_domain(t, "alpha");
@@ -334,10 +356,12 @@ test_append_concurrent(void **state)
 				       NULL, err, sizeof(err)),
 			 0);
 	assert_int_equal(pthread_create(&th, NULL, race_append, &r), 0);
-	usleep(200 * 1000); /* the other writer is now waiting on the seq row */
+	usleep(200 * 1000); /* the other writer is now waiting on the unique version */
 	assert_int_equal(db_commit(db), 0);
 	pthread_join(th, NULL);
 	assert_int_equal(r.rc, -EAGAIN);
+	assert_int_equal(outbox_number(db, 100, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
 	pgtest_admin_value(t, "SELECT string_agg(seq || ':' || aggregate_version, ',' ORDER BY seq) "
 			      "FROM alpha.outbox", v, sizeof(v));
 	assert_string_equal(v, "1:1,2:2");

@@ -31,10 +31,14 @@ static void
 append(struct db *db, const char *id, int64_t expected, const char *type, int sv, json_t *p)
 {
 	char err[256];
+	size_t n;
 
+	/* Committed at once (no transaction open), then numbered as the relay would. */
 	if (outbox_append(db, "account", id, expected, type, sv, p, NULL, NULL, NULL, err,
 			  sizeof(err)) != 0)
 		fail_msg("append: %s", err);
+	if (outbox_number(db, 100, &n, err, sizeof(err)) != 0 || n != 1)
+		fail_msg("numbering: %s", err);
 	json_decref(p);
 }
 
