@@ -55,6 +55,18 @@ security_audit_hash(const uint8_t key[SECURITY_KEY_LEN], const struct security_a
 }
 
 void
+security_audit_pending_mac(const uint8_t key[SECURITY_KEY_LEN],
+			   const struct security_audit_entry *e, int64_t id,
+			   uint8_t ret[SECURITY_HASH_LEN])
+{
+	struct security_audit_entry m = *e;
+
+	m.seq = id;
+	memset(m.prev, 0xa5, SECURITY_HASH_LEN);
+	security_audit_hash(key, &m, ret);
+}
+
+void
 security_audit_walk_init(struct security_audit_walk *w, const uint8_t key[SECURITY_KEY_LEN],
 			 int64_t anchor_seq, const uint8_t anchor_hash[SECURITY_HASH_LEN])
 {

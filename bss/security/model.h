@@ -183,6 +183,16 @@ struct security_audit_entry {
 void security_audit_hash(const uint8_t key[SECURITY_KEY_LEN], const struct security_audit_entry *e,
 			 uint8_t ret[SECURITY_HASH_LEN]);
 
+/*
+ * The MAC of a record not chained yet (table audit_pending): the same HMAC
+ * with seq = @id (the writer's random id) and prev = 32 bytes 0xa5, which no
+ * chained record has (its prev is zeros or a hash), so a pending record's MAC
+ * can never pass for a chained record's hash. Writes @ret.
+ */
+void security_audit_pending_mac(const uint8_t key[SECURITY_KEY_LEN],
+				const struct security_audit_entry *e, int64_t id,
+				uint8_t ret[SECURITY_HASH_LEN]);
+
 /* Verification as a walk over the records in seq order, one step a record. */
 struct security_audit_walk {
 	uint8_t key[SECURITY_KEY_LEN];

@@ -364,11 +364,19 @@ struct security_audit_report {
 	 * inserted: its prev hash is not its predecessor's), "truncated" (the
 	 * chain ends before the anchor), "anchor-mismatch" (the anchored record
 	 * differs), "anchor-unreadable" (the anchor file is damaged; see
-	 * @message), "" when ok.
+	 * @message), "pending-mac-mismatch" (a record waiting to be chained
+	 * was changed in audit_pending: @message names its pos), "" when ok.
 	 */
 	char problem[32];
 	char message[256];
 };
+
+/*
+ * Wait until every audit record this process committed is chained into
+ * audit_log and anchored (the chainer does it off the request path, within
+ * about 100 ms otherwise). The audit list and verification do it first.
+ */
+void security_audit_flush(struct security *sec);
 
 /*
  * Walk the whole chain and report the first bad record (admin, or a

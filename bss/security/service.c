@@ -109,7 +109,7 @@ security_open(const struct security_config *cfg, struct security **ret,
 		security_fail(err, rc, "internal", "url", "security: database: %s", msg);
 		goto out_free;
 	}
-	rc = sec_anchor_open(sec->state_dir);
+	rc = sec_anchor_open(sec->state_dir, cfg->url, sec->audit_key);
 	if (rc) {
 		security_fail(err, rc, "internal", "", "security: out of memory");
 		db_close(sec->db);
@@ -182,36 +182,25 @@ sec_begin(struct security *sec, struct security_error *err)
 }
 
 /*
- * The noted audit records, chained after the head (one round trip under the
- * chain's lock), then their INSERTs, the events and COMMIT in one more
- * (outbox_commit). On success @ret_last is the last record (seq 0: none).
+ * The noted audit records (into audit_pending, each with its MAC), the
+ * events and COMMIT in one round trip (outbox_commit). No lock is held
+ * across the commit: the chainer links the records afterwards (anchor.c).
+ * @ret_audits: whether records were written.
  */
 static int
-write_pending(struct security *sec, struct security_audit_entry *ret_last,
-	      struct security_error *err)
+write_pending(struct security *sec, bool *ret_audits, struct security_error *err)
 {
-	struct security_audit_entry e[SEC_AUDITS_MAX];
+	struct security_audit_entry e;
 	struct store_audit_stmt ab[SEC_AUDITS_MAX];
 	struct outbox_event ev[SEC_EVENTS_MAX];
 	struct db_stmt st[SEC_AUDITS_MAX];
-	uint8_t prev[SECURITY_HASH_LEN];
 	size_t failed = 0;
-	int64_t head = 0;
 	int rc;
 
-	if (sec->naudits > 0) {
-		rc = store_audit_head(sec->db, &head, prev, sec->dberr, sizeof(sec->dberr));
-		if (rc) {
-			db_rollback(sec->db);
-			return sec_store_fail(sec, rc, "audit", err);
-		}
-	}
 	for (unsigned i = 0; i < sec->naudits; i++) {
 		const struct sec_pending_audit *a = &sec->audits[i];
 
-		e[i] = (struct security_audit_entry){
-			.seq = head + 1 + i,
-			/* Taken under the lock: times grow with seq. */
+		e = (struct security_audit_entry){
 			.at_us = sec_now_us(),
 			.subject = a->subject,
 			.name = a->name,
@@ -222,9 +211,7 @@ write_pending(struct security *sec, struct security_audit_entry *ret_last,
 			.details = a->details,
 			.traceparent = a->traceparent,
 		};
-		memcpy(e[i].prev, i ? e[i - 1].hash : prev, SECURITY_HASH_LEN);
-		security_audit_hash(sec->audit_key, &e[i], e[i].hash);
-		store_audit_insert_stmt(&e[i], &ab[i], &st[i]);
+		store_audit_pending_stmt(sec->audit_key, &e, &ab[i], &st[i]);
 	}
 	for (unsigned i = 0; i < sec->nevents; i++) {
 		const struct sec_pending_event *p = &sec->events[i];
@@ -250,16 +237,14 @@ write_pending(struct security *sec, struct security_audit_entry *ret_last,
 	}
 	if (rc)
 		return security_fail(err, -EIO, "internal", "", "security: COMMIT: %s", sec->dberr);
-	ret_last->seq = 0;
-	if (sec->naudits > 0)
-		*ret_last = e[sec->naudits - 1];
+	*ret_audits = sec->naudits > 0;
 	return 0;
 }
 
 int
 sec_commit(struct security *sec, struct security_error *err)
 {
-	struct security_audit_entry last = {0};
+	bool audits = false;
 	int rc;
 
 	if (sec->nevents == 0 && sec->naudits == 0) {
@@ -268,20 +253,16 @@ sec_commit(struct security *sec, struct security_error *err)
 					     db_error(sec->db))
 			     : 0;
 	} else {
-		rc = write_pending(sec, &last, err);
+		rc = write_pending(sec, &audits, err);
 	}
 	/* Also on failure: whether a failed COMMIT committed is not known for sure. */
 	forget_changed(sec);
 	clear_pending(sec);
 	if (rc)
 		return rc;
-	/*
-	 * Off the request path, coalesced: an anchor that lags is accepted by
-	 * verification (see security.h), while failing a change that has
-	 * committed would lie.
-	 */
-	if (last.seq > 0)
-		sec_anchor_note(sec->state_dir, last.seq, last.hash);
+	/* Off the request path: the chainer links them and anchors the head. */
+	if (audits)
+		sec_anchor_note(sec->state_dir);
 	return 0;
 }
 
@@ -463,6 +444,8 @@ security_audit_list(struct security *sec, const struct cuco_principal *p, int64_
 	if (limit > 1000)
 		return security_fail(err, -EINVAL, "invalid-argument", "limit",
 				     "limit: at most 1000, got %u", limit);
+	/* Read your writes: what was committed before is chained first. */
+	sec_anchor_flush(sec->state_dir);
 	rc = store_audit_list(sec->db, after_seq, limit, &items, &head, sec->dberr,
 			      sizeof(sec->dberr));
 	if (rc)
@@ -473,6 +456,12 @@ security_audit_list(struct security *sec, const struct cuco_principal *p, int64_
 	*ret = json_pack("{s:o, s:I, s:I}", "items", items, "next", (json_int_t)next, "head",
 			 (json_int_t)head);
 	return 0;
+}
+
+void
+security_audit_flush(struct security *sec)
+{
+	sec_anchor_flush(sec->state_dir);
 }
 
 int
@@ -511,5 +500,23 @@ security_audit_verify(struct security *sec, const struct cuco_principal *p,
 	if (rc)
 		return sec_store_fail(sec, rc, "audit", err);
 	*ret = w.report;
+	/* Records the chainer refused to link: one changed while it waited. */
+	if (ret->ok) {
+		int64_t pending = 0, seq;
+		uint8_t hash[SECURITY_HASH_LEN];
+		unsigned n;
+		char msg[256];
+
+		rc = store_audit_pending_count(sec->db, &pending, sec->dberr, sizeof(sec->dberr));
+		if (rc)
+			return sec_store_fail(sec, rc, "audit", err);
+		if (pending > 0 && store_audit_chain(sec->db, sec->audit_key, 0, &n, &seq, hash, msg,
+						     sizeof(msg)) == -EBADMSG) {
+			ret->ok = false;
+			ret->bad_seq = ret->head_seq + 1;
+			snprintf(ret->problem, sizeof(ret->problem), "pending-mac-mismatch");
+			snprintf(ret->message, sizeof(ret->message), "%s", msg);
+		}
+	}
 	return 0;
 }

@@ -107,15 +107,18 @@ int sec_commit(struct security *sec, struct security_error *err);
 void sec_rollback(struct security *sec);
 
 /*
- * The audit anchor's writer of a state directory, shared by the process's
- * handles (anchor.c): at most one write every SEC_ANCHOR_INTERVAL_MS, off the
- * request path. open/close count the handles (the last close writes what is
- * left); note hands over a committed record; flush waits until the newest
- * noted record is written. Thread-safe.
+ * The audit chainer and anchor writer of a state directory, shared by the
+ * process's handles (anchor.c): one thread that links the records writers
+ * left in audit_pending into the chain (store_audit_chain) and writes the
+ * anchor of the newest at most every SEC_ANCHOR_INTERVAL_MS, off the request
+ * path. open/close count the handles (the first gives the database URL and
+ * the audit key; the last close chains and anchors what is left); note says
+ * records are pending; flush waits until every record committed before it
+ * is chained and anchored. Thread-safe.
  */
 #define SEC_ANCHOR_INTERVAL_MS 100
-int sec_anchor_open(const char *dir);
-void sec_anchor_note(const char *dir, int64_t seq, const uint8_t hash[SECURITY_HASH_LEN]);
+int sec_anchor_open(const char *dir, const char *url, const uint8_t key[SECURITY_KEY_LEN]);
+void sec_anchor_note(const char *dir);
 void sec_anchor_flush(const char *dir);
 void sec_anchor_close(const char *dir);
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "bss/security/store.h"
 
 /* RFC 3339 in UTC with microseconds, whatever the session's TimeZone. */
@@ -540,45 +542,15 @@ store_apikey_list(struct db *db, const char *owner_id, json_t **ret, char *err, 
 
 /* ---- Audit ------------------------------------------------------------------ */
 
-int
-store_audit_head(struct db *db, int64_t *ret_seq, uint8_t ret_hash[SECURITY_HASH_LEN], char *err,
-		 size_t errlen)
-{
-	/*
-	 * Appends take turns until commit, so that seq has no gaps and each links
-	 * to the last. Two statements in one round trip: the second's snapshot
-	 * is taken after the first got the lock, so it sees the last commit.
-	 */
-	static const struct db_stmt s[2] = {
-		{"SELECT pg_advisory_xact_lock(hashtext('cuco.security.audit'))", 0, NULL},
-		{"SELECT seq, encode(hash, 'hex') FROM audit_log ORDER BY seq DESC LIMIT 1", 0, NULL},
-	};
-	PGresult *r[2], *res;
-	char state[6];
-	size_t failed;
-	int rc = 0;
+/* The INSERT of a chained record into audit_log; @b holds its parameters. */
+struct chained_stmt {
+	char seq[24], at[48], prev[2 * SECURITY_HASH_LEN + 3], hash[2 * SECURITY_HASH_LEN + 3];
+	const char *p[12];
+};
 
-	if (db_pipeline(db, s, 2, r, &failed, state, err, errlen) < 0)
-		return -EIO;
-	PQclear(r[0]);
-	res = r[1];
-	*ret_seq = 0;
-	memset(ret_hash, 0, SECURITY_HASH_LEN);
-	if (PQntuples(res) == 1) {
-		*ret_seq = integer(res, 0, 0);
-		if (security_unhex(ret_hash, SECURITY_HASH_LEN, PQgetvalue(res, 0, 1)) < 0) {
-			snprintf(err, errlen, "audit_log: record %" PRId64 " has a bad hash",
-				 *ret_seq);
-			rc = -EIO;
-		}
-	}
-	PQclear(res);
-	return rc;
-}
-
-void
-store_audit_insert_stmt(const struct security_audit_entry *e, struct store_audit_stmt *b,
-			struct db_stmt *ret)
+static void
+chained_insert_stmt(const struct security_audit_entry *e, struct chained_stmt *b,
+		    struct db_stmt *ret)
 {
 	time_t secs = (time_t)(e->at_us / 1000000);
 	struct tm tm;
@@ -608,6 +580,188 @@ store_audit_insert_stmt(const struct security_audit_entry *e, struct store_audit
 				" ($1::bigint, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9, $10,"
 				" $11::bytea, $12::bytea)",
 				12, b->p};
+}
+
+void
+store_audit_pending_stmt(const uint8_t key[SECURITY_KEY_LEN],
+			 const struct security_audit_entry *e, struct store_audit_stmt *b,
+			 struct db_stmt *ret)
+{
+	uint8_t mac[SECURITY_HASH_LEN];
+	int64_t id;
+
+	randombytes_buf(&id, sizeof(id));
+	id &= INT64_MAX;
+	security_audit_pending_mac(key, e, id, mac);
+	snprintf(b->id, sizeof(b->id), "%" PRId64, id);
+	snprintf(b->at, sizeof(b->at), "%" PRId64, e->at_us);
+	bytea_param(b->mac, mac);
+	b->p[0] = b->id;
+	b->p[1] = b->at;
+	b->p[2] = e->subject;
+	b->p[3] = e->name;
+	b->p[4] = e->remote;
+	b->p[5] = e->action;
+	b->p[6] = e->target;
+	b->p[7] = e->outcome;
+	b->p[8] = e->details;
+	b->p[9] = e->traceparent;
+	b->p[10] = b->mac;
+	*ret = (struct db_stmt){"INSERT INTO audit_pending (id, at_us, subject, name, remote,"
+				" action, target, outcome, details, traceparent, mac) VALUES"
+				" ($1::bigint, $2::bigint, $3, $4, $5, $6, $7, $8, $9, $10,"
+				" $11::bytea)",
+				11, b->p};
+}
+
+int
+store_audit_pending_count(struct db *db, int64_t *ret, char *err, size_t errlen)
+{
+	int rc = 0;
+	PGresult *res = run(db, "SELECT count(*) FROM audit_pending", 0, NULL, &rc, err, errlen);
+
+	if (res == NULL)
+		return rc;
+	*ret = integer(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+#define STORE_CHAIN_MAX 256
+
+/* The chain of the rows of @pend (from the chain's head @head/@hash) as statements. */
+static int
+chain_rows(const uint8_t key[SECURITY_KEY_LEN], PGresult *pend, int64_t head,
+	   const uint8_t hash[SECURITY_HASH_LEN], struct security_audit_entry *e,
+	   struct chained_stmt *b, struct db_stmt *st, int *ret_n, char *err, size_t errlen)
+{
+	uint8_t mac[SECURITY_HASH_LEN], want[SECURITY_HASH_LEN];
+	int n = PQntuples(pend);
+
+	for (int i = 0; i < n; i++) {
+		e[i] = (struct security_audit_entry){
+			.seq = head + 1 + i,
+			.at_us = integer(pend, i, 2),
+			.subject = PQgetvalue(pend, i, 3),
+			.name = PQgetvalue(pend, i, 4),
+			.remote = PQgetvalue(pend, i, 5),
+			.action = PQgetvalue(pend, i, 6),
+			.target = PQgetvalue(pend, i, 7),
+			.outcome = PQgetvalue(pend, i, 8),
+			.details = PQgetvalue(pend, i, 9),
+			.traceparent = PQgetvalue(pend, i, 10),
+		};
+		security_audit_pending_mac(key, &e[i], integer(pend, i, 1), want);
+		if (security_unhex(mac, SECURITY_HASH_LEN, PQgetvalue(pend, i, 11)) < 0 ||
+		    !security_hash_equal(mac, want)) {
+			snprintf(err, errlen,
+				 "audit_pending: the record at pos %s fails its MAC (changed in the "
+				 "table, or written without the key): not chained",
+				 PQgetvalue(pend, i, 0));
+			*ret_n = i;
+			return -EBADMSG;
+		}
+		memcpy(e[i].prev, i ? e[i - 1].hash : hash, SECURITY_HASH_LEN);
+		security_audit_hash(key, &e[i], e[i].hash);
+		chained_insert_stmt(&e[i], &b[i], &st[i]);
+	}
+	*ret_n = n;
+	return 0;
+}
+
+int
+store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned max,
+		  unsigned *ret_n, int64_t *ret_seq, uint8_t ret_hash[SECURITY_HASH_LEN],
+		  char *err, size_t errlen)
+{
+	char lim[16], lastpos[24], state[6];
+	const char *lp[] = {lim}, *dp[] = {lastpos};
+	/*
+	 * The lock first, alone: the next statements' snapshots are taken after
+	 * it, so they see the last chainer's commit.
+	 */
+	const struct db_stmt head_s[3] = {
+		{"SELECT pg_advisory_xact_lock(hashtext('cuco.security.audit'))", 0, NULL},
+		{"SELECT seq, encode(hash, 'hex') FROM audit_log ORDER BY seq DESC LIMIT 1", 0, NULL},
+		{"SELECT pos, id, at_us, subject, name, remote, action, target, outcome, details,"
+		 " traceparent, encode(mac, 'hex') FROM audit_pending ORDER BY pos LIMIT $1::int",
+		 1, lp},
+	};
+	struct security_audit_entry *e = NULL;
+	struct chained_stmt *b = NULL;
+	struct db_stmt *st = NULL;
+	uint8_t hash[SECURITY_HASH_LEN] = {0};
+	PGresult *r[3], **cr = NULL;
+	int64_t head = 0;
+	int rc, bad = 0, n = 0;
+	size_t failed;
+
+	*ret_n = 0;
+	max = max == 0 || max > STORE_CHAIN_MAX ? STORE_CHAIN_MAX : max;
+	snprintf(lim, sizeof(lim), "%u", max);
+	if (db_begin(db) < 0) {
+		snprintf(err, errlen, "audit: %s", db_error(db));
+		return -EIO;
+	}
+	if (db_pipeline(db, head_s, 3, r, &failed, state, err, errlen) < 0) {
+		db_rollback(db);
+		return -EIO;
+	}
+	PQclear(r[0]);
+	if (PQntuples(r[1]) == 1) {
+		head = integer(r[1], 0, 0);
+		if (security_unhex(hash, SECURITY_HASH_LEN, PQgetvalue(r[1], 0, 1)) < 0)
+			memset(hash, 0, SECURITY_HASH_LEN); /* verification reports it */
+	}
+	PQclear(r[1]);
+	n = PQntuples(r[2]);
+	rc = 0;
+	if (n > 0) {
+		e = calloc((size_t)n, sizeof(*e));
+		b = calloc((size_t)n, sizeof(*b));
+		st = calloc((size_t)n + 2, sizeof(*st));
+		cr = calloc((size_t)n + 2, sizeof(*cr));
+		rc = e && b && st && cr ? 0 : -ENOMEM;
+		if (rc)
+			snprintf(err, errlen, "audit: out of memory");
+	}
+	if (rc == 0 && n > 0) {
+		char berr[256] = "";
+
+		bad = chain_rows(key, r[2], head, hash, e, b, st, &n, berr, sizeof(berr));
+		if (bad)
+			snprintf(err, errlen, "%s", berr);
+	}
+	if (rc == 0 && n > 0) {
+		snprintf(lastpos, sizeof(lastpos), "%s", PQgetvalue(r[2], n - 1, 0));
+		st[n] = (struct db_stmt){"DELETE FROM audit_pending WHERE pos <= $1::bigint", 1, dp};
+		st[n + 1] = (struct db_stmt){"COMMIT", 0, NULL};
+		if (db_pipeline(db, st, (size_t)n + 2, cr, &failed, state, err, errlen) < 0) {
+			rc = -EIO;
+		} else {
+			if (strcmp(PQcmdStatus(cr[n + 1]), "COMMIT") != 0) {
+				snprintf(err, errlen, "audit: the chaining was rolled back");
+				rc = -EIO;
+			}
+			for (int i = 0; i < n + 2; i++)
+				PQclear(cr[i]);
+		}
+		if (rc == 0) {
+			*ret_n = (unsigned)n;
+			*ret_seq = e[n - 1].seq;
+			memcpy(ret_hash, e[n - 1].hash, SECURITY_HASH_LEN);
+		} else {
+			db_rollback(db);
+		}
+	} else {
+		db_rollback(db);
+	}
+	PQclear(r[2]);
+	free(e);
+	free(b);
+	free(st);
+	free(cr);
+	return rc ? rc : bad;
 }
 
 #define AUDIT_COLS                                                                                 \

@@ -131,19 +131,33 @@ int store_apikey_list(struct db *db, const char *owner_id, json_t **ret, char *e
 /* ---- Audit ---------------------------------------------------------------- */
 
 /*
- * The last record's seq and hash (0 and zeros when empty), after taking the
- * transaction-scoped lock that serializes appends (one round trip).
+ * The INSERT of @e, not chained yet, into audit_pending, as a statement for
+ * a pipeline (outbox_commit); @buf holds its parameters. @e->seq and prev
+ * are not used: the writer's random id and the record's MAC are made here.
  */
-int store_audit_head(struct db *db, int64_t *ret_seq, uint8_t ret_hash[SECURITY_HASH_LEN],
-		     char *err, size_t errlen);
-
-/* The INSERT of @e as a statement for a pipeline (outbox_commit); @buf holds its parameters. */
 struct store_audit_stmt {
-	char seq[24], at[48], prev[2 * SECURITY_HASH_LEN + 3], hash[2 * SECURITY_HASH_LEN + 3];
-	const char *p[12];
+	char id[24], at[24], mac[2 * SECURITY_HASH_LEN + 3];
+	const char *p[11];
 };
-void store_audit_insert_stmt(const struct security_audit_entry *e, struct store_audit_stmt *buf,
-			     struct db_stmt *ret);
+void store_audit_pending_stmt(const uint8_t key[SECURITY_KEY_LEN],
+			      const struct security_audit_entry *e, struct store_audit_stmt *buf,
+			      struct db_stmt *ret);
+
+/*
+ * Chain the pending records into audit_log, in their order, in one
+ * transaction under the chain's lock (at most @max; *@ret_n: how many).
+ * The last record's seq and hash into @ret_seq / @ret_hash when it chained
+ * some. A pending record whose MAC fails (changed in the table) stops the
+ * chain there: -EBADMSG with its pos in @err, nothing chained after it.
+ * Returns 0, -EBADMSG or -EIO.
+ */
+int store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned max,
+		      unsigned *ret_n, int64_t *ret_seq, uint8_t ret_hash[SECURITY_HASH_LEN],
+		      char *err, size_t errlen);
+
+/* How many records wait to be chained. */
+int store_audit_pending_count(struct db *db, int64_t *ret, char *err, size_t errlen);
+
 int store_audit_list(struct db *db, int64_t after_seq, unsigned limit, json_t **ret_items,
 		     int64_t *ret_head, char *err, size_t errlen);
 

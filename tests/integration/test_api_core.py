@@ -390,6 +390,25 @@ def test_versions(ctld, admin):
 
 
 # ------------------------------------------------------------------ audit
+def test_forged_pending_audit_record_is_detected(ctld, admin):
+    """Records wait in audit_pending, each with its own MAC, until the chainer
+    links them: one forged there (without the audit key) is never chained,
+    and verification says so."""
+    cucoctld.psql(ctld.db_url,
+                  "INSERT INTO security.audit_pending (id, at_us, subject, name, remote,"
+                  " action, target, outcome, details, traceparent, mac) VALUES (42, 0,"
+                  " 'user:forged', 'forged', '', 'security.login', '', 'success', '{}', '',"
+                  " decode(repeat('00', 32), 'hex'))")
+    try:
+        rep = ctld.get("/api/v1/audit/verify", token=admin).json()
+        assert rep["ok"] is False and rep["problem"] == "pending-mac-mismatch", rep
+        records = ctld.get("/api/v1/audit?limit=1000", token=admin).json()
+        assert not [r for r in records if r["subject"] == "user:forged"]
+    finally:
+        cucoctld.psql(ctld.db_url, "DELETE FROM security.audit_pending WHERE id = 42")
+    assert ctld.get("/api/v1/audit/verify", token=admin).json()["ok"] is True
+
+
 def test_audit_tampering_is_detected(ctld, admin):
     assert ctld.get("/api/v1/audit/verify", token=admin).json()["ok"] is True
     conf = str(ctld.root / "controld.conf")

@@ -157,6 +157,8 @@ count(struct fixture *f, const char *sql)
 {
 	char v[32];
 
+	/* Audit records are chained off the request path: wait for them. */
+	security_audit_flush(f->sec);
 	pgtest_admin_value(pg(f), sql, v, sizeof(v));
 	return atol(v);
 }
