@@ -3,9 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bss/core/db.h"
 #include "bss/core/outbox.h"
+
+#define DB_CACHE_MAX 256
 
 struct db {
 	PGconn *conn;
@@ -13,6 +16,21 @@ struct db {
 	char schema[64]; /* "" when search_path is left alone */
 	char error[256]; /* the last failure of begin/commit/rollback/ping/reset */
 	bool appended;	 /* the open transaction appended events (outbox_append) */
+	/*
+	 * Statements seen on this connection, prepared on their second use
+	 * (server-side named statements "s<generation>_<i>"): a hot statement is parsed,
+	 * analysed and planned once per connection, not on every call. Never
+	 * evicted; once full, new texts run unprepared.
+	 */
+	struct db_cached {
+		uint64_t hash;
+		char *sql;
+		int nparams;
+		unsigned uses;
+		bool prepared;
+	} cache[DB_CACHE_MAX];
+	unsigned ncached;
+	unsigned generation; /* in the names: a cleared cache never reuses one */
 };
 
 /* The server's message without its trailing newline. */
@@ -158,9 +176,100 @@ db_open_domain(const char *url, const char *domain, struct db **ret, char *err, 
 	return db_open(url, role, domain, ret, err, errlen);
 }
 
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+/* Only what the extended protocol's Parse plans: no BEGIN, COMMIT or SET. */
+static bool
+preparable(const char *sql)
+{
+	static const char *const verbs[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"};
+
+	while (*sql == ' ' || *sql == '\t' || *sql == '\n')
+		sql++;
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strncasecmp(sql, verbs[i], strlen(verbs[i])) == 0)
+			return true;
+	return false;
+}
+
+static void
+cache_clear(struct db *db)
+{
+	for (unsigned i = 0; i < db->ncached; i++)
+		free(db->cache[i].sql);
+	db->ncached = 0;
+	db->generation++;
+}
+
+/*
+ * The name of @sql's prepared statement in @name (""), preparing it now on
+ * its second use. Not prepared (first use, cache full, not preparable, or
+ * the server refused: the unprepared run reports why): "".
+ */
+static void
+cache_lookup(struct db *db, const char *sql, int nparams, char name[24])
+{
+	uint64_t h = fnv1a(sql);
+	struct db_cached *c = NULL;
+	PGresult *res;
+
+	name[0] = '\0';
+	for (unsigned i = 0; i < db->ncached; i++)
+		if (db->cache[i].hash == h && db->cache[i].nparams == nparams &&
+		    strcmp(db->cache[i].sql, sql) == 0) {
+			c = &db->cache[i];
+			break;
+		}
+	if (c == NULL) {
+		if (db->ncached == DB_CACHE_MAX || !preparable(sql))
+			return;
+		c = &db->cache[db->ncached];
+		c->sql = strdup(sql);
+		if (c->sql == NULL)
+			return;
+		c->hash = h;
+		c->nparams = nparams;
+		c->uses = 0;
+		c->prepared = false;
+		db->ncached++;
+	}
+	if (!c->prepared && ++c->uses >= 2) {
+		snprintf(name, 24, "s%u_%u", db->generation, (unsigned)(c - db->cache));
+		res = PQprepare(db->conn, name, sql, nparams, NULL);
+		c->prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		/* Refused (in a failed transaction, say): tried again on the next use. */
+		if (!c->prepared)
+			c->uses = 0;
+	}
+	if (c->prepared)
+		snprintf(name, 24, "s%u_%u", db->generation, (unsigned)(c - db->cache));
+	else
+		name[0] = '\0';
+}
+
+/* A prepared statement the server no longer has, or whose plan changed shape. */
+static bool
+cache_stale(const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return state != NULL && (strcmp(state, "26000") == 0 || strcmp(state, "0A000") == 0);
+}
+
 int
 db_reset(struct db *db)
 {
+	/* A new session: its prepared statements are gone. */
+	cache_clear(db);
 	PQreset(db->conn);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		copy_message(db->error, sizeof(db->error), PQerrorMessage(db->conn));
@@ -195,6 +304,7 @@ db_close(struct db *db)
 	if (db == NULL)
 		return NULL;
 	PQfinish(db->conn);
+	cache_clear(db);
 	free(db);
 	return NULL;
 }
@@ -271,10 +381,18 @@ db_exec(struct db *db, const char *sql, int nparams, const char *const *params, 
 	ExecStatusType st;
 	const char *state;
 
-	res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	char name[24];
+
+	cache_lookup(db, sql, nparams, name);
+	res = name[0] ? PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0)
+		      : PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	st = PQresultStatus(res);
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return res;
+	if (name[0] && cache_stale(res)) {
+		/* Forget every prepared statement; this call fails (its transaction did). */
+		cache_clear(db);
+	}
 	db_result_error(res, db->conn, err, errlen);
 	if (ret_sqlstate != NULL) {
 		state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -308,17 +426,24 @@ db_pipeline(struct db *db, const struct db_stmt *s, size_t n, PGresult **ret, si
 	size_t i, failed = n;
 	int rc = 0;
 
+	char names[n > 0 ? n : 1][24];
+
 	snprintf(ret_sqlstate, 6, "08006");
 	if (ret != NULL)
 		memset(ret, 0, n * sizeof(*ret));
+	/* Prepared before the pipeline: a second use's Parse is one round trip, once. */
+	for (i = 0; i < n; i++)
+		cache_lookup(db, s[i].sql, s[i].nparams, names[i]);
 	if (PQenterPipelineMode(conn) != 1) {
 		db_result_error(NULL, conn, err, errlen);
 		*ret_failed = 0;
 		return -EIO;
 	}
 	for (i = 0; i < n; i++)
-		if (PQsendQueryParams(conn, s[i].sql, s[i].nparams, NULL, s[i].params, NULL, NULL,
-				      0) != 1)
+		if ((names[i][0] ? PQsendQueryPrepared(conn, names[i], s[i].nparams, s[i].params,
+						       NULL, NULL, 0)
+				 : PQsendQueryParams(conn, s[i].sql, s[i].nparams, NULL, s[i].params,
+						     NULL, NULL, 0)) != 1)
 			break;
 	if (i < n || PQpipelineSync(conn) != 1) {
 		/* Not sent: the connection is broken; libpq drops what was queued. */
@@ -334,6 +459,8 @@ db_pipeline(struct db *db, const struct db_stmt *s, size_t n, PGresult **ret, si
 		st = PQresultStatus(res);
 		if (failed == n && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 			failed = i;
+			if (names[i][0] && cache_stale(res))
+				cache_clear(db);
 			db_result_error(res, conn, err, errlen);
 			state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 			snprintf(ret_sqlstate, 6, "%s", state ? state : "08006");

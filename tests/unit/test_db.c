@@ -397,6 +397,71 @@ test_append_only(void **state)
 	db_close(db);
 }
 
+/* The value of @sql's first column on @db, through db_exec (and its statement cache). */
+static void
+value_of(struct db *db, const char *sql, char *buf, size_t len)
+{
+	char err[256], st[6];
+	PGresult *res = db_exec(db, sql, 0, NULL, err, sizeof(err), st);
+
+	if (res == NULL)
+		fail_msg("%s: %s", sql, err);
+	snprintf(buf, len, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+}
+
+/* A statement used twice is prepared; one whose plan changed shape is re-prepared. */
+static void
+test_statement_cache(void **state)
+{
+	struct pgtest *t = pgtest_get(state);
+	static const char q[] = "SELECT * FROM cached_t";
+	static const char count[] =
+		"SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT * FROM cached_t'";
+	char v[64], st[6];
+	struct db *db;
+
+	migrate_ok(t, "alpha", alpha_v2, 2);
+	db = open_domain(t, "alpha");
+	sqlstate_of(db, "CREATE TABLE cached_t (a int)", st);
+	assert_string_equal(st, "");
+	sqlstate_of(db, "INSERT INTO cached_t VALUES (1)", st);
+	value_of(db, q, v, sizeof(v));
+	assert_string_equal(v, "1");
+	value_of(db, count, v, sizeof(v));
+	assert_string_equal(v, "0"); /* once: not yet */
+	value_of(db, q, v, sizeof(v));
+	value_of(db, count, v, sizeof(v));
+	assert_string_equal(v, "1");
+	/* The table changes shape under the prepared statement: one failure, then fine. */
+	sqlstate_of(db, "ALTER TABLE cached_t ALTER COLUMN a TYPE text", st);
+	assert_string_equal(st, "");
+	sqlstate_of(db, q, st);
+	assert_string_equal(st, "0A000");
+	value_of(db, q, v, sizeof(v));
+	assert_string_equal(v, "1");
+	value_of(db, q, v, sizeof(v));
+	assert_string_equal(v, "1");
+	/* A pipeline uses the same statements. */
+	{
+		struct db_stmt s[2] = {{q, 0, NULL}, {q, 0, NULL}};
+		PGresult *r[2];
+		size_t failed;
+		char err[256];
+
+		assert_int_equal(db_pipeline(db, s, 2, r, &failed, st, err, sizeof(err)), 0);
+		assert_string_equal(PQgetvalue(r[1], 0, 0), "1");
+		PQclear(r[0]);
+		PQclear(r[1]);
+	}
+	/* A reconnection forgets them; they work the same. */
+	assert_int_equal(db_reset(db), 0);
+	value_of(db, q, v, sizeof(v));
+	value_of(db, q, v, sizeof(v));
+	assert_string_equal(v, "1");
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -414,6 +479,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_append_concurrent, pgtest_setup,
 						pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_append_only, pgtest_setup, pgtest_teardown),
+		cmocka_unit_test_setup_teardown(test_statement_cache, pgtest_setup,
+						pgtest_teardown),
 	};
 
 	return pgtest_exit(cmocka_run_group_tests(tests, NULL, NULL));
