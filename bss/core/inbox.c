@@ -214,17 +214,25 @@ run_handler(struct db *db, const struct inbox *in, const char *source, const str
 }
 
 int
-inbox_apply(struct db *db, const struct inbox *in, const char *source,
-	    const struct es_event *ev, enum inbox_outcome *ret, char *err, size_t errlen)
+inbox_apply_batch(struct db *db, const struct inbox *in, const char *source,
+		  const struct es_event *ev, size_t n, enum inbox_outcome *ret, size_t *ret_n,
+		  char *err, size_t errlen)
 {
 	int64_t pos;
+	size_t i;
 	int rc;
 
+	*ret_n = 0;
 	if (in == NULL || !consumer_valid(in->consumer) || in->max_attempts < 1 ||
-	    in->handler == NULL || source == NULL || ev == NULL || ev->seq < 1) {
+	    in->handler == NULL || source == NULL || ev == NULL || n == 0) {
 		snprintf(err, errlen, "inbox: bad consumer, source or event");
 		return -EINVAL;
 	}
+	for (i = 0; i < n; i++)
+		if (ev[i].seq < 1) {
+			snprintf(err, errlen, "inbox: bad consumer, source or event");
+			return -EINVAL;
+		}
 	rc = db_begin(db);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", db_error(db));
@@ -233,26 +241,55 @@ inbox_apply(struct db *db, const struct inbox *in, const char *source,
 	rc = lock_position(db, in->consumer, source, &pos, err, errlen);
 	if (rc < 0)
 		goto out_rollback;
-	if (ev->seq <= pos || ev->seq > pos + 1) {
-		*ret = ev->seq <= pos ? INBOX_SKIPPED : INBOX_GAP;
-		goto out_rollback;
-	}
-	if (seen(db, in->consumer, ev->event_id, &rc, err, errlen)) {
-		/* Delivered again under another seq: only move past it. */
-		rc = mark_done(db, in->consumer, source, ev, err, errlen);
-		*ret = INBOX_SKIPPED;
-	} else if (rc == 0) {
-		rc = run_handler(db, in, source, ev, ret, err, errlen);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (ev[i].seq <= pos || ev[i].seq > pos + 1) {
+			ret[i] = ev[i].seq <= pos ? INBOX_SKIPPED : INBOX_GAP;
+			if (ret[i] == INBOX_GAP) {
+				i++;
+				break;
+			}
+			continue;
+		}
+		if (seen(db, in->consumer, ev[i].event_id, &rc, err, errlen)) {
+			/* Delivered again under another seq: only move past it. */
+			rc = mark_done(db, in->consumer, source, &ev[i], err, errlen);
+			ret[i] = INBOX_SKIPPED;
+		} else if (rc == 0) {
+			rc = run_handler(db, in, source, &ev[i], &ret[i], err, errlen);
+		}
+		if (rc == 0 && ret[i] != INBOX_FAILED)
+			pos = ev[i].seq;
+		/* A failure is recorded; what follows waits for the retry. */
+		if (rc == 0 && ret[i] == INBOX_FAILED) {
+			i++;
+			break;
+		}
 	}
 	if (rc < 0)
 		goto out_rollback;
 	rc = db_commit(db);
-	if (rc < 0)
+	if (rc < 0) {
 		snprintf(err, errlen, "%s", db_error(db));
-	return rc;
+		return rc;
+	}
+	*ret_n = i;
+	return 0;
 out_rollback:
 	rollback(db);
 	return rc;
+}
+
+int
+inbox_apply(struct db *db, const struct inbox *in, const char *source,
+	    const struct es_event *ev, enum inbox_outcome *ret, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (ev == NULL) {
+		snprintf(err, errlen, "inbox: bad consumer, source or event");
+		return -EINVAL;
+	}
+	return inbox_apply_batch(db, in, source, ev, 1, ret, &n, err, errlen);
 }
 
 int

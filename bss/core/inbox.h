@@ -62,6 +62,18 @@ int inbox_apply(struct db *db, const struct inbox *in, const char *source,
 		const struct es_event *ev, enum inbox_outcome *ret, char *err, size_t errlen);
 
 /*
+ * inbox_apply() of @n consecutive events of @source in ONE transaction (one
+ * commit and one WAL flush for all): each handler in its own savepoint as
+ * before. Stops after a GAP or a FAILED event (the failure recorded, the
+ * events behind it left for the retry). @ret[i] gets each outcome and
+ * *@ret_n how many were handled (the rest were not looked at). Returns 0,
+ * or -EIO/-EAGAIN (nothing recorded for any of them), or -EINVAL.
+ */
+int inbox_apply_batch(struct db *db, const struct inbox *in, const char *source,
+		      const struct es_event *ev, size_t n, enum inbox_outcome *ret,
+		      size_t *ret_n, char *err, size_t errlen);
+
+/*
  * Dead letters of @consumer (NULL: every consumer), newest first, at most
  * @max, as a JSON array of {id, consumer, source, seq, event_id, type,
  * payload, error, attempts, parked_at, replayed_at, state}. Only parked ones

@@ -11,7 +11,8 @@
 #include "controlplane/bus/bus_private.h"
 
 #define CONSUMER_RECV_BURST 256   /* messages taken from the sockets per round */
-#define CONSUMER_APPLY_BURST 32   /* events applied per round */
+#define CONSUMER_APPLY_BURST 32   /* batches applied per round */
+#define CONSUMER_BATCH 64         /* events applied in one transaction */
 #define CONSUMER_RETRY_MAX_MS 5000
 #define CONSUMER_PAGE 256         /* events asked for per replay request */
 #define CONSUMER_DB_RETRY_MS 1000
@@ -282,48 +283,64 @@ resync(struct bus_consumer_state *cs, unsigned src)
 	cs->src[src].want_replay = true;
 }
 
-/* Apply the head of the queue. Returns false when the consumer must wait. */
+/*
+ * Apply the head of the queue: up to CONSUMER_BATCH consecutive events of
+ * the head's source in one transaction (one commit for all). Returns false
+ * when the consumer must wait.
+ */
 static bool
 apply_head(struct bus_consumer_state *cs, uint64_t now)
 {
-	struct item *it = &cs->q[cs->q_head];
-	enum inbox_outcome out;
+	struct es_event ev[CONSUMER_BATCH];
+	enum inbox_outcome out[CONSUMER_BATCH];
+	unsigned src = cs->q[cs->q_head].src;
+	size_t n = 0, done = 0;
 	char err[512];
 	int rc;
 
-	rc = inbox_apply(cs->db, &cs->inbox, cs->src[it->src].name, &it->ev, &out, err,
-			 sizeof(err));
+	while (n < CONSUMER_BATCH && n < cs->q_len) {
+		const struct item *it = &cs->q[(cs->q_head + n) % cs->q_cap];
+
+		if (it->src != src)
+			break;
+		ev[n++] = it->ev;
+	}
+	rc = inbox_apply_batch(cs->db, &cs->inbox, cs->src[src].name, ev, n, out, &done, err,
+			       sizeof(err));
 	if (rc < 0) {
 		if (rc == -EIO)
 			cs->db_ok = false;
 		cs->retry_at = now + CONSUMER_DB_RETRY_MS;
 		return false;
 	}
-	switch (out) {
-	case INBOX_FAILED:
-		atomic_fetch_add(&cs->failed, 1);
-		cs->retry_at = now + cs->backoff_ms;
-		cs->backoff_ms = cs->backoff_ms * 2 > CONSUMER_RETRY_MAX_MS ? CONSUMER_RETRY_MAX_MS
-									   : cs->backoff_ms * 2;
-		return false;
-	case INBOX_GAP:
-		resync(cs, it->src);
-		return false;
-	case INBOX_APPLIED:
-		atomic_fetch_add(&cs->applied, 1);
-		break;
-	case INBOX_SKIPPED:
-		atomic_fetch_add(&cs->skipped, 1);
-		break;
-	case INBOX_PARKED:
-		atomic_fetch_add(&cs->parked, 1);
-		atomic_fetch_add(&cs->dead_letters, 1);
-		break;
+	for (size_t i = 0; i < done; i++) {
+		switch (out[i]) {
+		case INBOX_FAILED:
+			atomic_fetch_add(&cs->failed, 1);
+			cs->retry_at = now + cs->backoff_ms;
+			cs->backoff_ms = cs->backoff_ms * 2 > CONSUMER_RETRY_MAX_MS
+						 ? CONSUMER_RETRY_MAX_MS
+						 : cs->backoff_ms * 2;
+			return false;
+		case INBOX_GAP:
+			resync(cs, src);
+			return false;
+		case INBOX_APPLIED:
+			atomic_fetch_add(&cs->applied, 1);
+			break;
+		case INBOX_SKIPPED:
+			atomic_fetch_add(&cs->skipped, 1);
+			break;
+		case INBOX_PARKED:
+			atomic_fetch_add(&cs->parked, 1);
+			atomic_fetch_add(&cs->dead_letters, 1);
+			break;
+		}
+		if (ev[i].seq > atomic_load(&cs->src[src].position))
+			atomic_store(&cs->src[src].position, ev[i].seq);
+		cs->backoff_ms = cs->cfg.retry_ms;
+		q_pop(cs);
 	}
-	if (it->ev.seq > atomic_load(&cs->src[it->src].position))
-		atomic_store(&cs->src[it->src].position, it->ev.seq);
-	cs->backoff_ms = cs->cfg.retry_ms;
-	q_pop(cs);
 	return true;
 }
 

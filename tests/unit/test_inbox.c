@@ -135,6 +135,58 @@ test_apply_once_in_order(void **state)
 	db_close(db);
 }
 
+/* A batch: one transaction; it stops after a failure, which is recorded. */
+static void
+test_apply_batch(void **state)
+{
+	struct pgtest *t = pgtest_get(state);
+	struct db *db = setup(t);
+	struct harness h = {.poison_on = true};
+	struct inbox in = {.consumer = "billing", .max_attempts = 3, .handler = handler, .arg = &h};
+	enum inbox_outcome out[4];
+	struct es_event ev[4];
+	char err[512];
+	int64_t pos;
+	size_t n;
+
+	make_event(&ev[0], 1, "created");
+	make_event(&ev[1], 2, "renamed");
+	make_event(&ev[2], 3, "poison");
+	make_event(&ev[3], 4, "renamed");
+	assert_int_equal(inbox_apply_batch(db, &in, "customer", ev, 4, out, &n, err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(out[0], INBOX_APPLIED);
+	assert_int_equal(out[1], INBOX_APPLIED);
+	assert_int_equal(out[2], INBOX_FAILED);
+	assert_int_equal(inbox_position(db, "billing", "customer", &pos, err, sizeof(err)), 0);
+	assert_int_equal(pos, 2);
+	count_rows(t, "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM billing.seen_events",
+		   "1,2");
+	count_rows(t, "SELECT attempts FROM billing.inbox_failures", "1");
+	/* Again from the failed one, healed: the rest in one go; the applied ones skipped. */
+	h.poison_on = false;
+	assert_int_equal(inbox_apply_batch(db, &in, "customer", ev, 4, out, &n, err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(out[0], INBOX_SKIPPED);
+	assert_int_equal(out[1], INBOX_SKIPPED);
+	assert_int_equal(out[2], INBOX_APPLIED);
+	assert_int_equal(out[3], INBOX_APPLIED);
+	assert_int_equal(inbox_position(db, "billing", "customer", &pos, err, sizeof(err)), 0);
+	assert_int_equal(pos, 4);
+	/* A gap stops the batch where it is. */
+	json_decref(ev[0].payload);
+	make_event(&ev[0], 6, "renamed");
+	assert_int_equal(inbox_apply_batch(db, &in, "customer", ev, 1, out, &n, err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], INBOX_GAP);
+	for (int i = 0; i < 4; i++)
+		json_decref(ev[i].payload);
+	db_close(db);
+}
+
 static void
 test_poison_parked_then_replayed(void **state)
 {
@@ -277,6 +329,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_apply_once_in_order, pgtest_setup,
 						pgtest_teardown),
+		cmocka_unit_test_setup_teardown(test_apply_batch, pgtest_setup, pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_poison_parked_then_replayed, pgtest_setup,
 						pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_command_idempotent, pgtest_setup,
