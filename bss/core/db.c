@@ -16,6 +16,7 @@ struct db {
 	char schema[64]; /* "" when search_path is left alone */
 	char error[256]; /* the last failure of begin/commit/rollback/ping/reset */
 	bool appended;	 /* the open transaction appended events (outbox_append) */
+	bool begin_pending; /* db_begin() was called: BEGIN goes with the next statement */
 	/*
 	 * Statements seen on this connection, prepared on their second use
 	 * (server-side named statements "s<generation>_<i>"): a hot statement is parsed,
@@ -324,8 +325,10 @@ db_error(struct db *db)
 int
 db_begin(struct db *db)
 {
+	/* Sent with the transaction's first statement, in the same round trip. */
 	db->appended = false;
-	return simple(db->conn, "BEGIN", db->error, sizeof(db->error));
+	db->begin_pending = true;
+	return 0;
 }
 
 void
@@ -343,7 +346,13 @@ db_schema(const struct db *db)
 int
 db_commit(struct db *db)
 {
-	PGresult *res = PQexec(db->conn, "COMMIT");
+	PGresult *res;
+
+	if (db->begin_pending) { /* nothing ran: nothing to commit */
+		db->begin_pending = false;
+		return 0;
+	}
+	res = PQexec(db->conn, "COMMIT");
 	const char *state;
 	int rc = 0;
 
@@ -370,6 +379,10 @@ int
 db_rollback(struct db *db)
 {
 	db->appended = false;
+	if (db->begin_pending) {
+		db->begin_pending = false;
+		return 0;
+	}
 	return simple(db->conn, "ROLLBACK", db->error, sizeof(db->error));
 }
 
@@ -383,6 +396,21 @@ db_exec(struct db *db, const char *sql, int nparams, const char *const *params, 
 
 	char name[24];
 
+	if (db->begin_pending) {
+		/* BEGIN and the statement in one round trip. */
+		struct db_stmt pair[2] = {{"BEGIN", 0, NULL}, {sql, nparams, params}};
+		PGresult *r[2];
+		char state_buf[6];
+		size_t failed;
+
+		if (db_pipeline(db, pair, 2, r, &failed, state_buf, err, errlen) < 0) {
+			if (ret_sqlstate != NULL)
+				snprintf(ret_sqlstate, 6, "%s", state_buf);
+			return NULL;
+		}
+		PQclear(r[0]);
+		return r[1];
+	}
 	cache_lookup(db, sql, nparams, name);
 	res = name[0] ? PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0)
 		      : PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -416,9 +444,50 @@ pipeline_result(PGconn *conn)
 	return last;
 }
 
+static int pipeline(struct db *db, const struct db_stmt *s, size_t n, PGresult **ret,
+		    size_t *ret_failed, char ret_sqlstate[6], char *err, size_t errlen);
+
 int
 db_pipeline(struct db *db, const struct db_stmt *s, size_t n, PGresult **ret, size_t *ret_failed,
 	    char ret_sqlstate[6], char *err, size_t errlen)
+{
+	struct db_stmt *all;
+	PGresult **res = NULL;
+	size_t failed = 0;
+	int rc;
+
+	if (!db->begin_pending)
+		return pipeline(db, s, n, ret, ret_failed, ret_sqlstate, err, errlen);
+	/* The transaction's BEGIN goes first, in the same round trip. */
+	db->begin_pending = false;
+	all = calloc(n + 1, sizeof(*all));
+	if (ret != NULL)
+		res = calloc(n + 1, sizeof(*res));
+	if (all == NULL || (ret != NULL && res == NULL)) {
+		free(all);
+		free(res);
+		snprintf(err, errlen, "out of memory");
+		snprintf(ret_sqlstate, 6, "53200");
+		*ret_failed = 0;
+		return -ENOMEM;
+	}
+	all[0] = (struct db_stmt){"BEGIN", 0, NULL};
+	memcpy(all + 1, s, n * sizeof(*s));
+	rc = pipeline(db, all, n + 1, res, &failed, ret_sqlstate, err, errlen);
+	if (rc == 0 && ret != NULL) {
+		PQclear(res[0]);
+		memcpy(ret, res + 1, n * sizeof(*ret));
+	}
+	if (rc < 0)
+		*ret_failed = failed > 0 ? failed - 1 : 0;
+	free(all);
+	free(res);
+	return rc;
+}
+
+static int
+pipeline(struct db *db, const struct db_stmt *s, size_t n, PGresult **ret, size_t *ret_failed,
+	 char ret_sqlstate[6], char *err, size_t errlen)
 {
 	PGconn *conn = db->conn;
 	const char *state;

@@ -78,6 +78,12 @@ int db_migrate(const char *url, const char *domain, const struct db_migration *m
  * BEGIN / COMMIT / ROLLBACK. Return 0 or -EIO (COMMIT: -EAGAIN on a
  * serialization failure or deadlock; -EIO when the transaction had failed
  * and COMMIT rolled it back). The message is in db_error().
+ *
+ * db_begin() sends nothing: BEGIN goes with the transaction's first
+ * statement (db_exec, db_pipeline), in the same round trip, so a failure to
+ * begin shows there. COMMIT or ROLLBACK of a transaction that ran nothing
+ * sends nothing either. So do not run statements on db_conn() directly
+ * between db_begin() and the first db_exec()/db_pipeline().
  */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
