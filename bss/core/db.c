@@ -397,19 +397,17 @@ db_exec(struct db *db, const char *sql, int nparams, const char *const *params, 
 	char name[24];
 
 	if (db->begin_pending) {
-		/* BEGIN and the statement in one round trip. */
-		struct db_stmt pair[2] = {{"BEGIN", 0, NULL}, {sql, nparams, params}};
-		PGresult *r[2];
+		/* BEGIN and the statement in one round trip (db_pipeline adds BEGIN). */
+		struct db_stmt one = {sql, nparams, params};
 		char state_buf[6];
 		size_t failed;
 
-		if (db_pipeline(db, pair, 2, r, &failed, state_buf, err, errlen) < 0) {
+		if (db_pipeline(db, &one, 1, &res, &failed, state_buf, err, errlen) < 0) {
 			if (ret_sqlstate != NULL)
 				snprintf(ret_sqlstate, 6, "%s", state_buf);
 			return NULL;
 		}
-		PQclear(r[0]);
-		return r[1];
+		return res;
 	}
 	cache_lookup(db, sql, nparams, name);
 	res = name[0] ? PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0)

@@ -462,6 +462,61 @@ test_statement_cache(void **state)
 	db_close(db);
 }
 
+static void
+count_notice(void *arg, const PGresult *res)
+{
+	(void)res;
+	(*(int *)arg)++;
+}
+
+/* BEGIN rides with the first statement: once, and the transaction is real. */
+static void
+test_lazy_begin(void **state)
+{
+	struct pgtest *t = pgtest_get(state);
+	int notices = 0;
+	char v[64], st[6];
+	struct db *db;
+
+	migrate_ok(t, "alpha", alpha_v2, 2);
+	db = open_domain(t, "alpha");
+	PQsetNoticeReceiver(db_conn(db), count_notice, &notices);
+	sqlstate_of(db, "CREATE TABLE lazy_t (a int)", st);
+	assert_int_equal(db_begin(db), 0);
+	sqlstate_of(db, "INSERT INTO lazy_t VALUES (1)", st);
+	assert_string_equal(st, "");
+	value_of(db, "SELECT count(*) FROM lazy_t", v, sizeof(v));
+	assert_string_equal(v, "1");
+	assert_int_equal(db_rollback(db), 0);
+	value_of(db, "SELECT count(*) FROM lazy_t", v, sizeof(v));
+	assert_string_equal(v, "0"); /* rolled back: it was one transaction */
+	/* Nothing ran: COMMIT and ROLLBACK send nothing and fail nothing. */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_rollback(db), 0);
+	/* A pipeline as the first statements. */
+	{
+		struct db_stmt s[2] = {{"INSERT INTO lazy_t VALUES (2)", 0, NULL},
+				       {"SELECT count(*) FROM lazy_t", 0, NULL}};
+		PGresult *r[2];
+		size_t failed;
+		char err[256];
+
+		assert_int_equal(db_begin(db), 0);
+		assert_int_equal(db_pipeline(db, s, 2, r, &failed, st, err, sizeof(err)), 0);
+		assert_string_equal(PQgetvalue(r[1], 0, 0), "1");
+		PQclear(r[0]);
+		PQclear(r[1]);
+		assert_int_equal(db_commit(db), 0);
+	}
+	value_of(db, "SELECT count(*) FROM lazy_t", v, sizeof(v));
+	assert_string_equal(v, "1");
+	/* No "there is already a transaction in progress", nor any other notice. */
+	assert_int_equal(notices, 0);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -481,6 +536,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_append_only, pgtest_setup, pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_statement_cache, pgtest_setup,
 						pgtest_teardown),
+		cmocka_unit_test_setup_teardown(test_lazy_begin, pgtest_setup, pgtest_teardown),
 	};
 
 	return pgtest_exit(cmocka_run_group_tests(tests, NULL, NULL));
