@@ -48,32 +48,6 @@ inbox_position(struct db *db, const char *consumer, const char *source, int64_t 
 	return 0;
 }
 
-/* Lock the consumer's position in @source (creating it at 0) and read it. */
-static int
-lock_position(struct db *db, const char *consumer, const char *source, int64_t *ret, char *err,
-	      size_t errlen)
-{
-	const char *params[2] = {consumer, source};
-	PGresult *res;
-	int rc;
-
-	rc = exec(db,
-		  "INSERT INTO inbox_position (consumer, source, seq) VALUES ($1, $2, 0)"
-		  " ON CONFLICT DO NOTHING",
-		  2, params, err, errlen);
-	if (rc < 0)
-		return rc;
-	res = db_exec(db,
-		      "SELECT seq FROM inbox_position WHERE consumer = $1 AND source = $2"
-		      " FOR UPDATE",
-		      2, params, err, errlen, NULL);
-	if (res == NULL)
-		return -EIO;
-	*ret = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return 0;
-}
-
 /* Position, dedupe record, no pending failures: the event is done with. */
 static int
 mark_done(struct db *db, const char *consumer, const char *source, const struct es_event *ev,
@@ -168,40 +142,87 @@ out_free:
 	return rc;
 }
 
-static bool
-seen(struct db *db, const char *consumer, const char *id, int *rc, char *err, size_t errlen)
+/*
+ * The batch's start in one round trip: the position row (created at 0)
+ * locked and read, and the ids of events with failed attempts (usually
+ * none), whose rows an application must delete.
+ */
+static int
+batch_start(struct db *db, const char *consumer, const char *source, int64_t *ret_pos,
+	    PGresult **ret_failures, char *err, size_t errlen)
 {
-	const char *params[2] = {consumer, id};
-	PGresult *res;
-	bool found;
+	const char *p2[2] = {consumer, source}, *p1[1] = {consumer};
+	const struct db_stmt s[3] = {
+		{"INSERT INTO inbox_position (consumer, source, seq) VALUES ($1, $2, 0)"
+		 " ON CONFLICT DO NOTHING",
+		 2, p2},
+		{"SELECT seq FROM inbox_position WHERE consumer = $1 AND source = $2 FOR UPDATE", 2,
+		 p2},
+		{"SELECT event_id::text FROM inbox_failures WHERE consumer = $1", 1, p1},
+	};
+	PGresult *r[3];
+	char state[6];
+	size_t failed;
 
-	res = db_exec(db, "SELECT 1 FROM inbox_seen WHERE consumer = $1 AND id = $2", 2, params,
-		      err, errlen, NULL);
-	if (res == NULL) {
-		*rc = -EIO;
-		return false;
-	}
-	found = PQntuples(res) > 0;
-	PQclear(res);
-	*rc = 0;
-	return found;
+	if (db_pipeline(db, s, 3, r, &failed, state, err, errlen) < 0)
+		return strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ? -EAGAIN : -EIO;
+	*ret_pos = strtoll(PQgetvalue(r[1], 0, 0), NULL, 10);
+	PQclear(r[0]);
+	PQclear(r[1]);
+	*ret_failures = r[2];
+	return 0;
 }
 
-/* The handler in a savepoint: done, or its failure counted (and parked). */
-static int
-run_handler(struct db *db, const struct inbox *in, const char *source, const struct es_event *ev,
-	    enum inbox_outcome *ret, char *err, size_t errlen)
+static bool
+had_failures(const PGresult *failures, const char *event_id)
 {
-	char herr[512] = "";
+	for (int i = 0; i < PQntuples(failures); i++)
+		if (strcmp(PQgetvalue(failures, i, 0), event_id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * One event of a batch: a savepoint and its dedupe record in one round
+ * trip (a conflict: seen before, skipped), then the handler; a failure
+ * goes back to the savepoint and is counted (and parked at the last).
+ */
+static int
+batch_one(struct db *db, const struct inbox *in, const char *source, const struct es_event *ev,
+	  const PGresult *failures, enum inbox_outcome *ret, char *err, size_t errlen)
+{
+	const char *seen[3] = {in->consumer, ev->event_id, source};
+	const struct db_stmt s[2] = {
+		{"SAVEPOINT handler", 0, NULL},
+		{"INSERT INTO inbox_seen (consumer, id, source) VALUES ($1, $2, $3)"
+		 " ON CONFLICT DO NOTHING RETURNING 1",
+		 3, seen},
+	};
+	char herr[512] = "", state[6];
+	PGresult *r[2];
+	size_t failed;
+	bool fresh;
 	int rc, hrc;
 
-	rc = exec(db, "SAVEPOINT handler", 0, NULL, err, errlen);
-	if (rc < 0)
-		return rc;
+	if (db_pipeline(db, s, 2, r, &failed, state, err, errlen) < 0)
+		return -EIO;
+	fresh = PQntuples(r[1]) == 1;
+	PQclear(r[0]);
+	PQclear(r[1]);
+	if (!fresh) {
+		/* Delivered again under another seq: only move past it. */
+		*ret = INBOX_SKIPPED;
+		return 0;
+	}
 	hrc = in->handler(db, source, ev, in->arg, herr, sizeof(herr));
 	if (hrc == 0) {
 		*ret = INBOX_APPLIED;
-		return mark_done(db, in->consumer, source, ev, err, errlen);
+		return had_failures(failures, ev->event_id)
+			       ? exec(db,
+				      "DELETE FROM inbox_failures WHERE consumer = $1 AND "
+				      "event_id = $2::uuid",
+				      2, seen, err, errlen)
+			       : 0;
 	}
 	if (herr[0] == '\0')
 		snprintf(herr, sizeof(herr), "handler failed: %s", strerror(-hrc));
@@ -218,7 +239,8 @@ inbox_apply_batch(struct db *db, const struct inbox *in, const char *source,
 		  const struct es_event *ev, size_t n, enum inbox_outcome *ret, size_t *ret_n,
 		  char *err, size_t errlen)
 {
-	int64_t pos;
+	PGresult *failures = NULL;
+	int64_t pos, start;
 	size_t i;
 	int rc;
 
@@ -238,25 +260,21 @@ inbox_apply_batch(struct db *db, const struct inbox *in, const char *source,
 		snprintf(err, errlen, "%s", db_error(db));
 		return rc;
 	}
-	rc = lock_position(db, in->consumer, source, &pos, err, errlen);
+	rc = batch_start(db, in->consumer, source, &pos, &failures, err, errlen);
 	if (rc < 0)
 		goto out_rollback;
+	start = pos;
 	for (i = 0; i < n && rc == 0; i++) {
-		if (ev[i].seq <= pos || ev[i].seq > pos + 1) {
-			ret[i] = ev[i].seq <= pos ? INBOX_SKIPPED : INBOX_GAP;
-			if (ret[i] == INBOX_GAP) {
-				i++;
-				break;
-			}
+		if (ev[i].seq <= pos) {
+			ret[i] = INBOX_SKIPPED;
 			continue;
 		}
-		if (seen(db, in->consumer, ev[i].event_id, &rc, err, errlen)) {
-			/* Delivered again under another seq: only move past it. */
-			rc = mark_done(db, in->consumer, source, &ev[i], err, errlen);
-			ret[i] = INBOX_SKIPPED;
-		} else if (rc == 0) {
-			rc = run_handler(db, in, source, &ev[i], &ret[i], err, errlen);
+		if (ev[i].seq > pos + 1) {
+			ret[i] = INBOX_GAP;
+			i++;
+			break;
 		}
+		rc = batch_one(db, in, source, &ev[i], failures, &ret[i], err, errlen);
 		if (rc == 0 && ret[i] != INBOX_FAILED)
 			pos = ev[i].seq;
 		/* A failure is recorded; what follows waits for the retry. */
@@ -265,6 +283,18 @@ inbox_apply_batch(struct db *db, const struct inbox *in, const char *source,
 			break;
 		}
 	}
+	if (rc == 0 && pos > start) {
+		char seq[24];
+		const char *params[3] = {in->consumer, source, seq};
+
+		snprintf(seq, sizeof(seq), "%" PRId64, pos);
+		rc = exec(db,
+			  "UPDATE inbox_position SET seq = $3::bigint, updated_at = now()"
+			  " WHERE consumer = $1 AND source = $2 AND seq < $3::bigint",
+			  3, params, err, errlen);
+	}
+	PQclear(failures);
+	failures = NULL;
 	if (rc < 0)
 		goto out_rollback;
 	rc = db_commit(db);
@@ -275,6 +305,7 @@ inbox_apply_batch(struct db *db, const struct inbox *in, const char *source,
 	*ret_n = i;
 	return 0;
 out_rollback:
+	PQclear(failures);
 	rollback(db);
 	return rc;
 }

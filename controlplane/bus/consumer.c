@@ -12,7 +12,8 @@
 
 #define CONSUMER_RECV_BURST 256   /* messages taken from the sockets per round */
 #define CONSUMER_APPLY_BURST 32   /* batches applied per round */
-#define CONSUMER_BATCH 64         /* events applied in one transaction */
+/* Events in one transaction; each is a subtransaction: stay below the 64 a backend caches. */
+#define CONSUMER_BATCH 32
 #define CONSUMER_RETRY_MAX_MS 5000
 #define CONSUMER_PAGE 256         /* events asked for per replay request */
 #define CONSUMER_DB_RETRY_MS 1000
