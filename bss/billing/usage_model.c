@@ -123,6 +123,33 @@ decode_subs(json_t *arr, struct usage_msg *m, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+cmp_id(const void *x, const void *y)
+{
+	return strcmp(((const struct usage_sub *)x)->id, ((const struct usage_sub *)y)->id);
+}
+
+/* A service twice in one message would make its delta ambiguous: refused. */
+static int
+check_unique(const struct usage_msg *m, char *err, size_t errlen)
+{
+	struct usage_sub *copy;
+	int rc = 0;
+
+	if (m->n_subs < 2)
+		return 0;
+	copy = malloc(m->n_subs * sizeof(*copy));
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, m->subs, m->n_subs * sizeof(*copy));
+	qsort(copy, m->n_subs, sizeof(*copy), cmp_id);
+	for (size_t i = 1; i < m->n_subs && rc == 0; i++)
+		if (strcmp(copy[i - 1].id, copy[i].id) == 0)
+			rc = bad(err, errlen, "subscribers: %s more than once", copy[i].id);
+	free(copy);
+	return rc;
+}
+
 int
 usage_msg_decode(const char *buf, size_t len, struct usage_msg **ret, char *err, size_t errlen)
 {
@@ -190,6 +217,8 @@ usage_msg_decode(const char *buf, size_t len, struct usage_msg **ret, char *err,
 	}
 	m->final = json_is_true(v);
 	rc = decode_subs(json_object_get(root, "subscribers"), m, err, errlen);
+	if (rc == 0)
+		rc = check_unique(m, err, errlen);
 	if (rc < 0) {
 		if (rc == -ENOMEM)
 			snprintf(err, errlen, "out of memory");

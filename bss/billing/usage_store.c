@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <libpq-fe.h>
 
@@ -151,11 +152,40 @@ boot_touch(struct apply_ctx *a, const struct usage_msg *m, int64_t *ret_started)
 	return 0;
 }
 
+static int
+cmp_sub_index(const void *x, const void *y, void *arg)
+{
+	const struct usage_msg *m = arg;
+
+	return strcmp(m->subs[*(const size_t *)x].id, m->subs[*(const size_t *)y].id);
+}
+
+/* The index in m->subs of service @id, by bsearch over @order (m->subs sorted by id). */
+static ssize_t
+sub_index(const struct usage_msg *m, const size_t *order, const char *id)
+{
+	size_t lo = 0, hi = m->n_subs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->subs[order[mid]].id, id);
+
+		if (c == 0)
+			return (ssize_t)order[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
 /* Positions of the message's services in this boot, in @pos (index of m->subs). */
 static int
 positions_load(struct apply_ctx *a, const struct usage_msg *m, struct usage_pos *pos)
 {
 	const char *params[3];
+	size_t *order;
 	PGresult *res;
 	int rc, n;
 
@@ -169,20 +199,27 @@ positions_load(struct apply_ctx *a, const struct usage_msg *m, struct usage_pos 
 	params[0] = a->dataplane;
 	params[1] = m->boot_id;
 	params[2] = a->ids.p;
-	/* The order of the array: the answer maps back to m->subs by index. */
+	/* = ANY: an index scan of the primary key, whatever the table's statistics say. */
 	rc = exec_ok(a,
-		     "SELECT i.n - 1, p.seq, (extract(epoch FROM p.time) * 1000)::bigint, "
-		     "p.bytes_up, p.bytes_down, p.packets_up, p.packets_down FROM "
-		     "unnest($3::uuid[]) WITH ORDINALITY AS i(id, n) JOIN usage_positions p ON "
-		     "p.dataplane = $1 AND p.boot_id = $2 AND p.service_id = i.id",
+		     "SELECT service_id::text, seq, (extract(epoch FROM time) * 1000)::bigint, "
+		     "bytes_up, bytes_down, packets_up, packets_down FROM usage_positions WHERE "
+		     "dataplane = $1 AND boot_id = $2 AND service_id = ANY($3::uuid[])",
 		     3, params, &res);
 	if (rc < 0)
 		return rc;
 	n = PQntuples(res);
+	order = calloc(m->n_subs, sizeof(*order));
+	if (order == NULL) {
+		PQclear(res);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->n_subs; i++)
+		order[i] = i;
+	qsort_r(order, m->n_subs, sizeof(*order), cmp_sub_index, (void *)m);
 	for (int r = 0; r < n; r++) {
-		int64_t k = col_i64(res, r, 0);
+		ssize_t k = sub_index(m, order, PQgetvalue(res, r, 0));
 
-		if (k < 0 || (size_t)k >= m->n_subs)
+		if (k < 0)
 			continue;
 		pos[k].known = true;
 		pos[k].seq = col_i64(res, r, 1);
@@ -192,6 +229,7 @@ positions_load(struct apply_ctx *a, const struct usage_msg *m, struct usage_pos 
 		pos[k].c.packets_up = (uint64_t)col_i64(res, r, 5);
 		pos[k].c.packets_down = (uint64_t)col_i64(res, r, 6);
 	}
+	free(order);
 	PQclear(res);
 	return 0;
 }
@@ -397,6 +435,16 @@ usage_store_apply(struct db *db, const char *dataplane, struct usage_msg *const 
 		return -EIO;
 	}
 	rc = exec_ok(&a, USAGE_WRITE_LOCK, 0, NULL, NULL);
+	/*
+	 * Positions are looked up by their whole primary key, 1000 a message.
+	 * Left to itself the planner reads every position of the boot (a
+	 * sequential or bitmap scan: 100,000 rows for 1,000, 30-50 ms instead of
+	 * 6 ms at 100,000 services), with or without statistics.
+	 */
+	if (rc == 0)
+		rc = exec_ok(&a, "SET LOCAL enable_seqscan = off", 0, NULL, NULL);
+	if (rc == 0)
+		rc = exec_ok(&a, "SET LOCAL enable_bitmapscan = off", 0, NULL, NULL);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = apply_msg(&a, msgs[i]);
 	arrays_free(&a);

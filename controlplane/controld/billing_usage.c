@@ -43,7 +43,9 @@ struct src {
 	bool present;
 	struct usage_msg *pending[BATCH_MSGS];
 	size_t n_pending;
-	uint64_t bad; /* messages refused by the decoder */
+	unsigned failures; /* in a row, of the pending batch */
+	uint64_t bad;      /* messages refused by the decoder */
+	uint64_t dropped;  /* messages the database refused alone */
 };
 
 struct billing_usage {
@@ -97,12 +99,12 @@ wait_stop(struct billing_usage *u, unsigned ms)
 
 /* ---- the collector -------------------------------------------------------------------- */
 
+static void pending_clear(struct src *s);
+
 static void
 src_close(struct src *s)
 {
-	for (size_t i = 0; i < s->n_pending; i++)
-		usage_msg_free(s->pending[i]);
-	s->n_pending = 0;
+	pending_clear(s);
 	if (s->sock != NULL)
 		zmq_close(s->sock);
 	s->sock = NULL;
@@ -232,6 +234,39 @@ drain(struct src *s)
 	}
 }
 
+static void
+pending_clear(struct src *s)
+{
+	for (size_t i = 0; i < s->n_pending; i++)
+		s->pending[i] = usage_msg_free(s->pending[i]);
+	s->n_pending = 0;
+	s->failures = 0;
+}
+
+/*
+ * The batch failed FAILURES_MAX times with the database answering: one of
+ * its messages may be what it refuses (a value out of its range). Each
+ * message alone then; one that still fails is dropped, and said.
+ */
+static void
+apply_one_by_one(struct billing_usage *u, struct src *s)
+{
+	char err[512];
+
+	for (size_t i = 0; i < s->n_pending; i++) {
+		if (usage_store_apply(u->db, s->s.dataplane, &s->pending[i], 1, NULL, err,
+				      sizeof(err)) == 0)
+			continue;
+		s->dropped++;
+		log_err("billing: usage of %s: message seq %lld of boot %s dropped (%llu so far): %s",
+			s->s.dataplane, (long long)s->pending[i]->seq, s->pending[i]->boot_id,
+			(unsigned long long)s->dropped, err);
+	}
+	pending_clear(s);
+}
+
+#define FAILURES_MAX 5
+
 /* Apply @s's pending messages; false when the database failed (kept for a retry). */
 static bool
 apply(struct billing_usage *u, struct src *s)
@@ -246,17 +281,19 @@ apply(struct billing_usage *u, struct src *s)
 			      sizeof(err));
 	if (r < 0) {
 		log_warn("billing: usage of %s: %s (will retry)", s->s.dataplane, err);
-		if (db_ping(u->db) < 0)
+		if (db_ping(u->db) < 0) {
 			db_reset(u->db);
+			return false; /* the database is away: nothing is wrong with the batch */
+		}
+		if (++s->failures >= FAILURES_MAX)
+			apply_one_by_one(u, s);
 		return false;
 	}
 	if (st.resets > 0)
 		log_warn("billing: usage of %s: counters of %llu services went backwards within a "
 			 "boot: counted as reset (a final message was missed)",
 			 s->s.dataplane, (unsigned long long)st.resets);
-	for (size_t i = 0; i < s->n_pending; i++)
-		s->pending[i] = usage_msg_free(s->pending[i]);
-	s->n_pending = 0;
+	pending_clear(s);
 	return true;
 }
 

@@ -232,6 +232,8 @@ decode_refusals_name_the_member(void **state)
 	decode_refused(MSG("", SUB(SVC_A, 1, 1, 0, 0) ",{\"id\":\"" SVC_B "\",\"up\":{}}"),
 		       "subscribers[1].up.bytes");
 	decode_refused(MSG("", "{\"id\":7}"), "subscribers[0].id");
+	decode_refused(MSG("", SUB(SVC_A, 1, 1, 0, 0) "," SUB(SVC_B, 1, 1, 0, 0) "," SUB(SVC_A, 2, 1, 0, 0)),
+		       "subscribers: " SVC_A " more than once");
 	decode_refused(MSG("", "1"), "subscribers[0]");
 	/* Counters beyond a signed 64-bit integer: not JSON jansson takes, refused. */
 	decode_refused(MSG("", SUB(SVC_A, 18446744073709551615, 1, 0, 0)), "not JSON");
