@@ -345,7 +345,9 @@ network_dataplane_register(struct network *net, const struct cuco_principal *p,
 	const char *curve = json_string_value(json_object_get(body, "curve_dir"));
 	const char *port = json_string_value(json_object_get(body, "access_port"));
 	const char *usage = json_string_value(json_object_get(body, "usage_endpoint"));
-	const char *params[] = {name, ep, curve, port ? port : "cust0", usage};
+	char version[24] = "1";
+	const char *params[] = {name, ep, curve, port ? port : "cust0", usage, version};
+	int64_t prev = 0;
 	json_t *rows = NULL;
 	PGresult *res;
 	int rc = 0;
@@ -375,16 +377,27 @@ network_dataplane_register(struct network *net, const struct cuco_principal *p,
 	rc = net_begin(net->db, err);
 	if (rc < 0)
 		return rc;
+	/* A name registered before (then removed) goes on with its aggregate's versions. */
 	res = net_exec(net->db,
-		       "INSERT INTO dataplanes AS d (name, endpoint, curve_dir, access_port, "
-		       "usage_endpoint, version) VALUES ($1, $2, $3, $4, $5, 1) RETURNING " DP_JSON,
-		       5, params, err, &rc);
+		       "SELECT coalesce(max(aggregate_version), 0) FROM outbox WHERE "
+		       "aggregate_type = 'dataplane' AND aggregate_id = $1",
+		       1, params, err, &rc);
+	if (res != NULL) {
+		prev = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		snprintf(version, sizeof(version), "%lld", (long long)prev + 1);
+		res = net_exec(net->db,
+			       "INSERT INTO dataplanes AS d (name, endpoint, curve_dir, access_port, "
+			       "usage_endpoint, version) VALUES ($1, $2, $3, $4, $5, $6::bigint) "
+			       "RETURNING " DP_JSON,
+			       6, params, err, &rc);
+	}
 	if (res == NULL && rc == -EEXIST)
 		net_fail(err, rc, "conflict", "/name", "name: a dataplane '%s' is registered", name);
 	if (res != NULL) {
 		rows = json_rows(res);
 		PQclear(res);
-		rc = net_event(net->db, p, "dataplane", name, 0, "network.dataplane.registered",
+		rc = net_event(net->db, p, "dataplane", name, prev, "network.dataplane.registered",
 			       json_incref(json_array_get(rows, 0)), err);
 	}
 	if (rc == 0)

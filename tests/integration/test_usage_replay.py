@@ -220,3 +220,18 @@ def test_removed_dataplane_is_no_longer_collected(env):
     pub.send("boot2", 3, [(SVC, 9000, 9000)])
     time.sleep(1.0)
     assert sums(ctld, SVC) == before
+
+
+def test_registered_again_is_collected_again(env):
+    pub, ctld, token = env["pub"], env["ctld"], env["token"]
+    r = ctld.post("/api/v1/dataplanes", token=token,
+                  json={"name": "fake", "endpoint": AGENT, "usage_endpoint": USAGE})
+    assert r.status_code == 201, r.text
+    before = sums(ctld, SVC)
+    deadline = time.monotonic() + 15
+    while sums(ctld, SVC)[0] == before[0]:
+        assert time.monotonic() < deadline, "not collected again within 15 s"
+        pub.send("boot2", 4, [(SVC, 9100, 9000)])
+        time.sleep(0.1)
+    barrier(env)
+    assert sums(ctld, SVC)[:2] == (before[0] + 9000, before[1] + 8970)
