@@ -112,7 +112,7 @@ decode_subs(json_t *arr, struct usage_msg *m, char *err, size_t errlen)
 		if (get_dir(s, "up", &u->c.bytes_up, &u->c.packets_up, path, err, errlen) < 0 ||
 		    get_dir(s, "down", &u->c.bytes_down, &u->c.packets_down, path, err, errlen) < 0)
 			return -EINVAL;
-		/* The unknown slot (""), and subscribers provisioned by hand, are nobody's service. */
+		/* The unknown slot ("") and hand-provisioned subscribers are nobody's service. */
 		if (!uuid_valid(id)) {
 			m->n_other++;
 			continue;

@@ -688,7 +688,8 @@ usage_get(struct db *db, const struct cuco_principal *p, const char *id, json_t 
 		snprintf(err, errlen, "usage is for staff");
 		return -EPERM;
 	}
-	if (id == NULL || strlen(id) == 0 || strlen(id) > 18 || strspn(id, "0123456789") != strlen(id)) {
+	if (id == NULL || strlen(id) == 0 || strlen(id) > 18 ||
+	    strspn(id, "0123456789") != strlen(id)) {
 		snprintf(err, errlen, "usage %s: not found", id ? id : "");
 		return -ENOENT;
 	}

@@ -128,7 +128,7 @@ src_open(struct billing_usage *u, struct src *s)
 	if (s->s.curve_dir[0] != '\0') {
 		char path[512], server[ZCURVE_KEY_LEN], pub[ZCURVE_KEY_LEN], sec[ZCURVE_KEY_LEN];
 
-		/* The provisioner's keypair: its public key is in the dataplane's authorized_keys. */
+		/* The provisioner's keypair: the dataplane's authorized_keys lists it. */
 		snprintf(path, sizeof(path), "%s/server.public", s->s.curve_dir);
 		if (zcurve_read_key(path, server, err, sizeof(err)) < 0 ||
 		    zcurve_keypair(s->s.curve_dir, "client", pub, sec, err, sizeof(err)) < 0) {
@@ -315,7 +315,8 @@ collector(void *arg)
 		for (size_t i = 0; i < u->n_srcs; i++) {
 			if (u->srcs[i].sock == NULL)
 				continue;
-			items[n++] = (zmq_pollitem_t){.socket = u->srcs[i].sock, .events = ZMQ_POLLIN};
+			items[n++] = (zmq_pollitem_t){.socket = u->srcs[i].sock,
+						      .events = ZMQ_POLLIN};
 		}
 		if (n == 0) {
 			wait_stop(u, POLL_MS);

@@ -183,7 +183,8 @@ parse_feed(const char *name, const struct conf_line *l, struct ctl_config *cfg, 
 	snprintf(f->format, sizeof(f->format), "%s", l->w[3]);
 	snprintf(f->target, sizeof(f->target), "%s", l->w[4]);
 	for (unsigned i = 5; i < l->n; i += 2) {
-		if (strcmp(l->w[i], "interval") == 0 && conf_parse_uint(l->w[i + 1], 1, 86400, &v) == 0)
+		if (strcmp(l->w[i], "interval") == 0 &&
+		    conf_parse_uint(l->w[i + 1], 1, 86400, &v) == 0)
 			f->interval_s = (unsigned)v;
 		else if (strcmp(l->w[i], "max") == 0 &&
 			 conf_parse_uint(l->w[i + 1], 1, 10000000, &v) == 0)
