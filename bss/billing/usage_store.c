@@ -101,19 +101,14 @@ struct apply_ctx {
 	size_t n_rows, n_pos;
 };
 
+/* @n statements in one round trip; results in @ret (NULL: none kept). */
 static int
-exec_ok(struct apply_ctx *a, const char *sql, int n, const char *const *params,
-	PGresult **ret)
+pipe_ok(struct apply_ctx *a, const struct db_stmt *stmts, size_t n, PGresult **ret)
 {
-	PGresult *res = db_exec(a->db, sql, n, params, a->err, a->errlen, NULL);
+	char state[6];
+	size_t failed;
 
-	if (res == NULL)
-		return -EIO;
-	if (ret != NULL)
-		*ret = res;
-	else
-		PQclear(res);
-	return 0;
+	return db_pipeline(a->db, stmts, n, ret, &failed, state, a->err, a->errlen) < 0 ? -EIO : 0;
 }
 
 static int64_t
@@ -122,35 +117,26 @@ col_i64(PGresult *res, int row, int col)
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-/* The boot's row (made at its first message); its start in ms into @ret_started. */
-static int
-boot_touch(struct apply_ctx *a, const struct usage_msg *m, int64_t *ret_started)
-{
-	char seq[24], t[24];
-	const char *params[] = {a->dataplane, m->boot_id, t, seq};
-	PGresult *res;
-	int rc;
+/* The boot's row (made at its first message) and its start in ms. */
+#define BOOT_TOUCH                                                                         \
+	"INSERT INTO usage_boots AS b (dataplane, boot_id, started_at, first_seq, last_seq, "  \
+	"last_time, messages) VALUES ($1, $2, COALESCE((SELECT max(last_time) FROM "           \
+	"usage_boots WHERE dataplane = $1 AND boot_id <> $2 AND last_time <= "                \
+	"to_timestamp($3::bigint / 1000.0)), to_timestamp($3::bigint / 1000.0)), $4::bigint, " \
+	"$4::bigint, to_timestamp($3::bigint / 1000.0), 1) ON CONFLICT (dataplane, boot_id) "  \
+	"DO UPDATE SET last_seq = GREATEST(b.last_seq, EXCLUDED.last_seq), last_time = "      \
+	"GREATEST(b.last_time, EXCLUDED.last_time), messages = b.messages + 1 "               \
+	"RETURNING (extract(epoch FROM started_at) * 1000)::bigint"
 
-	snprintf(seq, sizeof(seq), "%" PRId64, m->seq);
-	snprintf(t, sizeof(t), "%" PRId64, m->time_ms);
-	/* A new boot's counters started after the previous boot's last message. */
-	rc = exec_ok(a,
-		     "INSERT INTO usage_boots AS b (dataplane, boot_id, started_at, first_seq, "
-		     "last_seq, last_time, messages) VALUES ($1, $2, COALESCE((SELECT "
-		     "max(last_time) FROM usage_boots WHERE dataplane = $1 AND boot_id <> $2 AND "
-		     "last_time <= to_timestamp($3::bigint / 1000.0)), to_timestamp($3::bigint / "
-		     "1000.0)), $4::bigint, $4::bigint, to_timestamp($3::bigint / 1000.0), 1) "
-		     "ON CONFLICT (dataplane, boot_id) DO UPDATE SET last_seq = "
-		     "GREATEST(b.last_seq, EXCLUDED.last_seq), last_time = GREATEST(b.last_time, "
-		     "EXCLUDED.last_time), messages = b.messages + 1 "
-		     "RETURNING (extract(epoch FROM started_at) * 1000)::bigint",
-		     4, params, &res);
-	if (rc < 0)
-		return rc;
-	*ret_started = col_i64(res, 0, 0);
-	PQclear(res);
-	return 0;
-}
+/*
+ * The positions of a message's services in this boot. = ANY: an index scan
+ * of the primary key (the transaction forbids the other scans, see
+ * usage_store_apply()).
+ */
+#define POSITIONS_LOAD                                                                     \
+	"SELECT service_id::text, seq, (extract(epoch FROM time) * 1000)::bigint, bytes_up, "  \
+	"bytes_down, packets_up, packets_down FROM usage_positions WHERE dataplane = $1 AND "  \
+	"boot_id = $2 AND service_id = ANY($3::uuid[])"
 
 static int
 cmp_sub_index(const void *x, const void *y, void *arg)
@@ -180,39 +166,16 @@ sub_index(const struct usage_msg *m, const size_t *order, const char *id)
 	return -1;
 }
 
-/* Positions of the message's services in this boot, in @pos (index of m->subs). */
+/* The positions @res answered, into @pos (by index of m->subs). */
 static int
-positions_load(struct apply_ctx *a, const struct usage_msg *m, struct usage_pos *pos)
+positions_map(const struct usage_msg *m, PGresult *res, struct usage_pos *pos)
 {
-	const char *params[3];
+	int n = PQntuples(res);
 	size_t *order;
-	PGresult *res;
-	int rc, n;
 
-	sb_reset(&a->ids);
-	sb_printf(&a->ids, "{");
-	for (size_t i = 0; i < m->n_subs; i++)
-		sb_printf(&a->ids, "%s%s", i ? "," : "", m->subs[i].id);
-	sb_printf(&a->ids, "}");
-	if (a->ids.oom)
-		return -ENOMEM;
-	params[0] = a->dataplane;
-	params[1] = m->boot_id;
-	params[2] = a->ids.p;
-	/* = ANY: an index scan of the primary key, whatever the table's statistics say. */
-	rc = exec_ok(a,
-		     "SELECT service_id::text, seq, (extract(epoch FROM time) * 1000)::bigint, "
-		     "bytes_up, bytes_down, packets_up, packets_down FROM usage_positions WHERE "
-		     "dataplane = $1 AND boot_id = $2 AND service_id = ANY($3::uuid[])",
-		     3, params, &res);
-	if (rc < 0)
-		return rc;
-	n = PQntuples(res);
 	order = calloc(m->n_subs, sizeof(*order));
-	if (order == NULL) {
-		PQclear(res);
+	if (order == NULL)
 		return -ENOMEM;
-	}
 	for (size_t i = 0; i < m->n_subs; i++)
 		order[i] = i;
 	qsort_r(order, m->n_subs, sizeof(*order), cmp_sub_index, (void *)m);
@@ -230,8 +193,43 @@ positions_load(struct apply_ctx *a, const struct usage_msg *m, struct usage_pos 
 		pos[k].c.packets_down = (uint64_t)col_i64(res, r, 6);
 	}
 	free(order);
-	PQclear(res);
 	return 0;
+}
+
+/* One round trip: the boot's row (@ret_started) and the message's positions (@pos). */
+static int
+read_msg(struct apply_ctx *a, const struct usage_msg *m, struct usage_pos *pos,
+	 int64_t *ret_started)
+{
+	char seq[24], t[24];
+	const char *boot[] = {a->dataplane, m->boot_id, t, seq};
+	const char *posp[] = {a->dataplane, m->boot_id, NULL};
+	struct db_stmt stmts[] = {{BOOT_TOUCH, 4, boot}, {POSITIONS_LOAD, 3, posp}};
+	PGresult *res[2] = {NULL, NULL};
+	size_t n = m->n_subs > 0 ? 2 : 1;
+	int rc;
+
+	snprintf(seq, sizeof(seq), "%" PRId64, m->seq);
+	snprintf(t, sizeof(t), "%" PRId64, m->time_ms);
+	if (n == 2) {
+		sb_reset(&a->ids);
+		sb_printf(&a->ids, "{");
+		for (size_t i = 0; i < m->n_subs; i++)
+			sb_printf(&a->ids, "%s%s", i ? "," : "", m->subs[i].id);
+		sb_printf(&a->ids, "}");
+		if (a->ids.oom)
+			return -ENOMEM;
+		posp[2] = a->ids.p;
+	}
+	rc = pipe_ok(a, stmts, n, res);
+	if (rc < 0)
+		return rc;
+	*ret_started = col_i64(res[0], 0, 0);
+	if (n == 2)
+		rc = positions_map(m, res[1], pos);
+	PQclear(res[0]);
+	PQclear(res[1]);
+	return rc;
 }
 
 static void
@@ -285,67 +283,62 @@ arrays_free(struct apply_ctx *a)
 }
 
 /* Each month a row starts in has its partition (made once, cheap afterwards). */
-static int
-partitions(struct apply_ctx *a)
-{
-	const char *params[] = {a->r_start.p};
+#define PARTITIONS                                                                         \
+	"SELECT usage_partition(m) FROM (SELECT DISTINCT date_trunc('month', to_timestamp(s "  \
+	"/ 1000.0) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m FROM unnest($1::bigint[]) AS "  \
+	"s) AS months WHERE to_regclass('usage_' || to_char(m AT TIME ZONE 'UTC', "            \
+	"'YYYY_MM')) IS NULL"
 
-	return exec_ok(a,
-		       "SELECT usage_partition(m) FROM (SELECT DISTINCT date_trunc('month', "
-		       "to_timestamp(s / 1000.0) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m FROM "
-		       "unnest($1::bigint[]) AS s) AS months WHERE to_regclass('usage_' || "
-		       "to_char(m AT TIME ZONE 'UTC', 'YYYY_MM')) IS NULL",
-		       1, params, NULL);
-}
+#define ROWS_INSERT                                                                        \
+	"INSERT INTO usage (service_id, dataplane, boot_id, seq, start_time, end_time, "       \
+	"bytes_up, bytes_down, packets_up, packets_down) SELECT u.id, $1, $2, $3::bigint, "    \
+	"to_timestamp(u.s / 1000.0), to_timestamp($4::bigint / 1000.0), u.bu, u.bd, u.pu, "   \
+	"u.pd FROM unnest($5::uuid[], $6::bigint[], $7::bigint[], $8::bigint[], "             \
+	"$9::bigint[], $10::bigint[]) AS u(id, s, bu, bd, pu, pd)"
 
-/* The rows and positions of one message, collected by apply_msg(). */
+#define POSITIONS_UPSERT                                                                   \
+	"INSERT INTO usage_positions AS p (dataplane, boot_id, service_id, seq, time, "        \
+	"bytes_up, bytes_down, packets_up, packets_down, final) SELECT $1, $2, u.id, "         \
+	"$3::bigint, to_timestamp($4::bigint / 1000.0), u.bu, u.bd, u.pu, u.pd, u.f FROM "     \
+	"unnest($5::uuid[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], "          \
+	"$10::bool[]) AS u(id, bu, bd, pu, pd, f) ON CONFLICT (dataplane, boot_id, "           \
+	"service_id) DO UPDATE SET seq = EXCLUDED.seq, time = EXCLUDED.time, bytes_up = "      \
+	"EXCLUDED.bytes_up, bytes_down = EXCLUDED.bytes_down, packets_up = "                   \
+	"EXCLUDED.packets_up, packets_down = EXCLUDED.packets_down, final = EXCLUDED.final, "  \
+	"updated_at = now()"
+
+#define BOOT_RESETS                                                                        \
+	"UPDATE usage_boots SET resets = resets + $3::bigint WHERE dataplane = $1 AND "        \
+	"boot_id = $2"
+
+/* One round trip: the rows and positions apply_msg() collected, the boot's resets. */
 static int
-write_msg(struct apply_ctx *a, const struct usage_msg *m)
+write_msg(struct apply_ctx *a, const struct usage_msg *m, uint64_t resets)
 {
-	char seq[24], t[24];
-	int rc;
+	char seq[24], t[24], nres[24];
+	const char *rows[] = {a->dataplane, m->boot_id, seq,	      t,	  a->r_id.p,
+			      a->r_start.p, a->r_up.p,	a->r_down.p, a->r_pup.p, a->r_pdown.p};
+	const char *posp[] = {a->dataplane, m->boot_id, seq,	     t,		 a->p_id.p,
+			      a->p_up.p,    a->p_down.p, a->p_pup.p, a->p_pdown.p, a->p_final.p};
+	const char *resp[] = {a->dataplane, m->boot_id, nres};
+	const char *part[] = {a->r_start.p};
+	struct db_stmt stmts[4];
+	size_t n = 0;
 
 	if (!arrays_close(a))
 		return -ENOMEM;
 	snprintf(seq, sizeof(seq), "%" PRId64, m->seq);
 	snprintf(t, sizeof(t), "%" PRId64, m->time_ms);
+	snprintf(nres, sizeof(nres), "%" PRIu64, resets);
 	if (a->n_rows > 0) {
-		const char *params[] = {a->dataplane, m->boot_id, seq,	   t,	       a->r_id.p,
-					a->r_start.p, a->r_up.p,  a->r_down.p, a->r_pup.p, a->r_pdown.p};
-
-		rc = partitions(a);
-		if (rc < 0)
-			return rc;
-		rc = exec_ok(a,
-			     "INSERT INTO usage (service_id, dataplane, boot_id, seq, start_time, "
-			     "end_time, bytes_up, bytes_down, packets_up, packets_down) SELECT u.id, "
-			     "$1, $2, $3::bigint, to_timestamp(u.s / 1000.0), to_timestamp($4::bigint "
-			     "/ 1000.0), u.bu, u.bd, u.pu, u.pd FROM unnest($5::uuid[], $6::bigint[], "
-			     "$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[]) AS u(id, s, bu, "
-			     "bd, pu, pd)",
-			     COLS, params, NULL);
-		if (rc < 0)
-			return rc;
+		stmts[n++] = (struct db_stmt){PARTITIONS, 1, part};
+		stmts[n++] = (struct db_stmt){ROWS_INSERT, COLS, rows};
 	}
-	if (a->n_pos > 0) {
-		const char *params[] = {a->dataplane, m->boot_id, seq,	      t,
-					a->p_id.p,    a->p_up.p,  a->p_down.p, a->p_pup.p,
-					a->p_pdown.p, a->p_final.p};
-
-		rc = exec_ok(a,
-			     "INSERT INTO usage_positions AS p (dataplane, boot_id, service_id, seq, "
-			     "time, bytes_up, bytes_down, packets_up, packets_down, final) SELECT $1, "
-			     "$2, u.id, $3::bigint, to_timestamp($4::bigint / 1000.0), u.bu, u.bd, "
-			     "u.pu, u.pd, u.f FROM unnest($5::uuid[], $6::bigint[], $7::bigint[], "
-			     "$8::bigint[], $9::bigint[], $10::bool[]) AS u(id, bu, bd, pu, pd, f) "
-			     "ON CONFLICT (dataplane, boot_id, service_id) DO UPDATE SET seq = "
-			     "EXCLUDED.seq, time = EXCLUDED.time, bytes_up = EXCLUDED.bytes_up, "
-			     "bytes_down = EXCLUDED.bytes_down, packets_up = EXCLUDED.packets_up, "
-			     "packets_down = EXCLUDED.packets_down, final = EXCLUDED.final, "
-			     "updated_at = now()",
-			     10, params, NULL);
-	}
-	return rc < 0 ? rc : 0;
+	if (a->n_pos > 0)
+		stmts[n++] = (struct db_stmt){POSITIONS_UPSERT, 10, posp};
+	if (resets > 0)
+		stmts[n++] = (struct db_stmt){BOOT_RESETS, 3, resp};
+	return n > 0 ? pipe_ok(a, stmts, n, NULL) : 0;
 }
 
 static int
@@ -356,18 +349,13 @@ apply_msg(struct apply_ctx *a, const struct usage_msg *m)
 	uint64_t resets = 0;
 	int rc;
 
-	rc = boot_touch(a, m, &started);
-	if (rc < 0)
-		return rc;
-	a->st->messages++;
-	if (m->n_subs == 0)
-		return 0;
-	pos = calloc(m->n_subs, sizeof(*pos));
+	pos = calloc(m->n_subs ? m->n_subs : 1, sizeof(*pos));
 	if (pos == NULL)
 		return -ENOMEM;
-	rc = positions_load(a, m, pos);
+	rc = read_msg(a, m, pos, &started);
 	if (rc < 0)
 		goto out_free;
+	a->st->messages++;
 	arrays_reset(a);
 	for (size_t i = 0; i < m->n_subs; i++) {
 		const struct usage_sub *s = &m->subs[i];
@@ -404,18 +392,8 @@ apply_msg(struct apply_ctx *a, const struct usage_msg *m)
 			    m->final ? &zero : &s->c);
 		a->n_pos++;
 	}
-	rc = write_msg(a, m);
-	if (rc == 0 && resets > 0) {
-		char n[24];
-		const char *params[] = {a->dataplane, m->boot_id, n};
-
-		snprintf(n, sizeof(n), "%" PRIu64, resets);
-		a->st->resets += resets;
-		rc = exec_ok(a,
-			     "UPDATE usage_boots SET resets = resets + $3::bigint WHERE dataplane = "
-			     "$1 AND boot_id = $2",
-			     3, params, NULL);
-	}
+	rc = write_msg(a, m, resets);
+	a->st->resets += resets;
 out_free:
 	free(pos);
 	return rc;
@@ -434,17 +412,16 @@ usage_store_apply(struct db *db, const char *dataplane, struct usage_msg *const 
 		snprintf(err, errlen, "%s", db_error(db));
 		return -EIO;
 	}
-	rc = exec_ok(&a, USAGE_WRITE_LOCK, 0, NULL, NULL);
 	/*
 	 * Positions are looked up by their whole primary key, 1000 a message.
 	 * Left to itself the planner reads every position of the boot (a
 	 * sequential or bitmap scan: 100,000 rows for 1,000, 30-50 ms instead of
 	 * 6 ms at 100,000 services), with or without statistics.
 	 */
-	if (rc == 0)
-		rc = exec_ok(&a, "SET LOCAL enable_seqscan = off", 0, NULL, NULL);
-	if (rc == 0)
-		rc = exec_ok(&a, "SET LOCAL enable_bitmapscan = off", 0, NULL, NULL);
+	rc = pipe_ok(&a, (const struct db_stmt[]){{USAGE_WRITE_LOCK, 0, NULL},
+						{"SET LOCAL enable_seqscan = off", 0, NULL},
+						{"SET LOCAL enable_bitmapscan = off", 0, NULL}},
+		     3, NULL);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = apply_msg(&a, msgs[i]);
 	arrays_free(&a);
