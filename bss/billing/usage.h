@@ -119,6 +119,14 @@ struct usage_apply_stats {
 int usage_store_apply(struct db *db, const char *dataplane, struct usage_msg *const *msgs,
 		      size_t n, struct usage_apply_stats *ret_stats, char *err, size_t errlen);
 
+/*
+ * Forget the boots whose last message is older than @days days, with their
+ * positions, but never a dataplane's newest boot. A message of a forgotten
+ * boot replayed afterwards would count again: @days is how long a replay is
+ * guarded against. Returns how many boots went, or -EIO with @err.
+ */
+int usage_store_prune(struct db *db, unsigned days, char *err, size_t errlen);
+
 /* A dataplane's usage endpoint as the billing side knows it. */
 struct usage_source {
 	char dataplane[64];

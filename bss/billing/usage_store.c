@@ -448,6 +448,28 @@ usage_store_apply(struct db *db, const char *dataplane, struct usage_msg *const 
 	return 0;
 }
 
+int
+usage_store_prune(struct db *db, unsigned days, char *err, size_t errlen)
+{
+	char d[16];
+	const char *params[] = {d};
+	PGresult *res;
+	int n;
+
+	snprintf(d, sizeof(d), "%u", days);
+	/* Positions go with their boot (ON DELETE CASCADE). */
+	res = db_exec(db,
+		      "DELETE FROM usage_boots b WHERE b.last_time < now() - make_interval(days => "
+		      "$1::int) AND b.last_time < (SELECT max(o.last_time) FROM usage_boots o WHERE "
+		      "o.dataplane = b.dataplane)",
+		      1, params, err, errlen, NULL);
+	if (res == NULL)
+		return -EIO;
+	n = atoi(PQcmdTuples(res));
+	PQclear(res);
+	return n;
+}
+
 /* ---- sources -------------------------------------------------------------------------- */
 
 int

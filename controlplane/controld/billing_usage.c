@@ -36,6 +36,8 @@
 #define RETRY_MS 1000
 #define RCVHWM 2000	     /* messages queued per dataplane (a tick of 1M subscribers: 1000) */
 #define MAX_MSG (16 << 20)
+#define PRUNE_MS (3600 * 1000)
+#define PRUNE_DAYS 35 /* a replay older than a billing month is counted again */
 
 struct src {
 	struct usage_source s;
@@ -277,6 +279,7 @@ apply(struct billing_usage *u, struct src *s)
 
 	if (s->n_pending == 0)
 		return true;
+
 	r = usage_store_apply(u->db, s->s.dataplane, s->pending, s->n_pending, &st, err,
 			      sizeof(err));
 	if (r < 0) {
@@ -301,7 +304,7 @@ static void *
 collector(void *arg)
 {
 	struct billing_usage *u = arg;
-	uint64_t next_reload = 0;
+	uint64_t next_reload = 0, next_prune = now_ms() + RELOAD_MS;
 
 	while (!atomic_load(&u->stop)) {
 		zmq_pollitem_t items[SOURCES_MAX];
@@ -311,6 +314,17 @@ collector(void *arg)
 		if (now_ms() >= next_reload) {
 			reload(u);
 			next_reload = now_ms() + RELOAD_MS;
+		}
+		if (now_ms() >= next_prune) {
+			char err[256];
+			int gone = usage_store_prune(u->db, PRUNE_DAYS, err, sizeof(err));
+
+			if (gone < 0)
+				log_warn("billing: usage: pruning old boots: %s", err);
+			else if (gone > 0)
+				log_info("billing: usage: %d boots older than %d days forgotten",
+					 gone, PRUNE_DAYS);
+			next_prune = now_ms() + PRUNE_MS;
 		}
 		for (size_t i = 0; i < u->n_srcs; i++) {
 			if (u->srcs[i].sock == NULL)

@@ -236,6 +236,38 @@ restart_of_the_collector_resumes_exactly(void **state)
 }
 
 static void
+old_boots_pruned_but_never_the_newest(void **state)
+{
+	struct fixture *f = *state;
+	const char *a[] = {SVC_A};
+	char err[256];
+
+	if (!pgtest_get((void **)&f->pg)->available)
+		return;
+	/* two boots of edge, both long ago; one of another dataplane, long ago too */
+	apply1(f, msg("old", 1, T0, false, 1, a, (uint64_t[]){10}, (uint64_t[]){0}));
+	apply1(f, msg("new", 1, T0 + 1000, false, 1, a, (uint64_t[]){20}, (uint64_t[]){0}));
+	{
+		struct usage_msg *m = msg("other", 1, T0, false, 1, a, (uint64_t[]){5},
+					  (uint64_t[]){0});
+
+		assert_int_equal(usage_store_apply(f->db, "edge2", &m, 1, NULL, err, sizeof(err)),
+				 0);
+		usage_msg_free(m);
+	}
+	assert_int_equal(usage_store_prune(f->db, 35, err, sizeof(err)), 1);
+	assert_int_equal(value(f, "SELECT count(*) FROM billing.usage_boots WHERE boot_id = "
+				  "'old'"),
+			 0);
+	assert_int_equal(value(f, "SELECT count(*) FROM billing.usage_positions"), 2);
+	/* usage rows stay: only the guard against replays of that boot went */
+	assert_int_equal(value(f, SUM_UP(SVC_A)), 35);
+	assert_int_equal(usage_store_prune(f->db, 35, err, sizeof(err)), 0);
+	/* nothing recent is touched */
+	assert_int_equal(usage_store_prune(f->db, 100000, err, sizeof(err)), 0);
+}
+
+static void
 monthly_partitions(void **state)
 {
 	struct fixture *f = *state;
@@ -408,6 +440,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(restart_of_the_collector_resumes_exactly, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(monthly_partitions, setup, teardown),
+		cmocka_unit_test_setup_teardown(old_boots_pruned_but_never_the_newest, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(csv_feed_batches_manifests_and_positions, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(jsonl_feed_and_tmf635_reads, setup, teardown),
