@@ -740,3 +740,13 @@ agent_tick(struct agent *a, uint64_t now_ms)
 	usage_send(&u, true);
 	json_decref(u.subs);
 }
+
+void
+agent_flush(struct agent *a, int linger_ms)
+{
+	if (a == NULL || a->pub == NULL)
+		return;
+	a->next_usage_ms = 0;
+	agent_tick(a, 0);
+	zmq_setsockopt(a->pub, ZMQ_LINGER, &linger_ms, sizeof(linger_ms));
+}

@@ -39,6 +39,13 @@ void agent_zap_dispatch(struct agent *a);
 /* Publish usage if its interval has passed; @now_ms from a monotonic clock. */
 void agent_tick(struct agent *a, uint64_t now_ms);
 
+/*
+ * Publish usage now, and let agent_close() wait up to @linger_ms for the
+ * messages to leave: at stop, once the workers stopped, so that what they
+ * counted since the last message is not lost.
+ */
+void agent_flush(struct agent *a, int linger_ms);
+
 /* The boot id: random per start, so readers of usage see a restart. */
 const char *agent_boot_id(const struct agent *a);
 

@@ -713,6 +713,10 @@ main(int argc, char **argv)
 		 agent_boot_id(agent));
 	fprintf(stderr, "cuco-dataplane: ready\n");
 	control_loop(&dp, knl, fpm, agent);
+	/* Workers first: the last usage message then holds every packet they counted. */
+	__atomic_store_n(&dp.quit, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	agent_flush(agent, 1000);
 	status = EXIT_SUCCESS;
 
 out_teardown:

@@ -301,7 +301,8 @@ network_pool_delete(struct network *net, const struct cuco_principal *p, const c
 
 #define DP_JSON                                                                            \
 	"jsonb_build_object('name', d.name, 'endpoint', d.endpoint, 'curve_dir', d.curve_dir, " \
-	"'access_port', d.access_port, 'generation', d.generation, 'boot_id', d.boot_id, "     \
+	"'access_port', d.access_port, 'usage_endpoint', d.usage_endpoint, "                    \
+	"'generation', d.generation, 'boot_id', d.boot_id, "                                   \
 	"'epoch', d.epoch, 'state', d.state, 'circuit', d.circuit, 'last_error', "              \
 	"d.last_error, 'last_seen', d.last_seen, 'created_at', d.created_at)"
 
@@ -320,6 +321,14 @@ network_dataplane_list(struct network *net, const struct cuco_principal *p, json
 	return network_dataplanes(net, ret, err);
 }
 
+/* Plain ZeroMQ only on loopback tcp or ipc://. */
+static bool
+plain_ok(const char *e)
+{
+	return strncmp(e, "tcp://", 6) != 0 || strncmp(e, "tcp://127.", 10) == 0 ||
+	       strncmp(e, "tcp://[::1]", 11) == 0 || strncmp(e, "tcp://localhost", 15) == 0;
+}
+
 static bool
 endpoint_valid(const char *e)
 {
@@ -335,7 +344,10 @@ network_dataplane_register(struct network *net, const struct cuco_principal *p,
 	const char *ep = json_string_value(json_object_get(body, "endpoint"));
 	const char *curve = json_string_value(json_object_get(body, "curve_dir"));
 	const char *port = json_string_value(json_object_get(body, "access_port"));
-	const char *params[] = {name, ep, curve, port ? port : "cust0"};
+	const char *usage = json_string_value(json_object_get(body, "usage_endpoint"));
+	char version[24] = "1";
+	const char *params[] = {name, ep, curve, port ? port : "cust0", usage, version};
+	int64_t prev = 0;
 	json_t *rows = NULL;
 	PGresult *res;
 	int rc = 0;
@@ -348,6 +360,14 @@ network_dataplane_register(struct network *net, const struct cuco_principal *p,
 		return net_fail(err, -EINVAL, "invalid-argument", "/endpoint",
 				"endpoint: '%s' is not a tcp:// or ipc:// ZeroMQ endpoint",
 				ep ? ep : "");
+	if (usage != NULL && !endpoint_valid(usage))
+		return net_fail(err, -EINVAL, "invalid-argument", "/usage_endpoint",
+				"usage_endpoint: '%s' is not a tcp:// or ipc:// ZeroMQ endpoint",
+				usage);
+	if (curve == NULL && usage != NULL && !plain_ok(usage))
+		return net_fail(err, -EINVAL, "invalid-argument", "/curve_dir",
+				"curve_dir: required for %s (plain only on loopback or ipc://)",
+				usage);
 	if (curve == NULL && strncmp(ep, "tcp://", 6) == 0 &&
 	    strncmp(ep, "tcp://127.", 10) != 0 && strncmp(ep, "tcp://[::1]", 11) != 0 &&
 	    strncmp(ep, "tcp://localhost", 15) != 0)
@@ -357,16 +377,27 @@ network_dataplane_register(struct network *net, const struct cuco_principal *p,
 	rc = net_begin(net->db, err);
 	if (rc < 0)
 		return rc;
+	/* A name registered before (then removed) goes on with its aggregate's versions. */
 	res = net_exec(net->db,
-		       "INSERT INTO dataplanes AS d (name, endpoint, curve_dir, access_port, version) "
-		       "VALUES ($1, $2, $3, $4, 1) RETURNING " DP_JSON "",
-		       4, params, err, &rc);
+		       "SELECT coalesce(max(aggregate_version), 0) FROM outbox WHERE "
+		       "aggregate_type = 'dataplane' AND aggregate_id = $1",
+		       1, params, err, &rc);
+	if (res != NULL) {
+		prev = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		snprintf(version, sizeof(version), "%lld", (long long)prev + 1);
+		res = net_exec(net->db,
+			       "INSERT INTO dataplanes AS d (name, endpoint, curve_dir, access_port, "
+			       "usage_endpoint, version) VALUES ($1, $2, $3, $4, $5, $6::bigint) "
+			       "RETURNING " DP_JSON,
+			       6, params, err, &rc);
+	}
 	if (res == NULL && rc == -EEXIST)
 		net_fail(err, rc, "conflict", "/name", "name: a dataplane '%s' is registered", name);
 	if (res != NULL) {
 		rows = json_rows(res);
 		PQclear(res);
-		rc = net_event(net->db, p, "dataplane", name, 0, "network.dataplane.registered",
+		rc = net_event(net->db, p, "dataplane", name, prev, "network.dataplane.registered",
 			       json_incref(json_array_get(rows, 0)), err);
 	}
 	if (rc == 0)
@@ -392,13 +423,23 @@ network_dataplane_delete(struct network *net, const struct cuco_principal *p, co
 
 	if (!net_may_write(p))
 		return net_fail(err, -EPERM, "forbidden", "", "only admin and operator remove dataplanes");
-	res = net_exec(net->db, "DELETE FROM dataplanes WHERE name = $1 RETURNING 1", 1, params,
-		       err, &rc);
-	if (res == NULL)
+	rc = net_begin(net->db, err);
+	if (rc < 0)
 		return rc;
-	if (PQntuples(res) == 0)
+	res = net_exec(net->db, "DELETE FROM dataplanes WHERE name = $1 RETURNING version", 1,
+		       params, err, &rc);
+	if (res != NULL && PQntuples(res) == 0)
 		rc = net_fail(err, -ENOENT, "not-found", "", "no dataplane '%s'", name);
+	/* Who follows the dataplanes (billing's usage collector) stops following it. */
+	if (res != NULL && rc == 0)
+		rc = net_event(net->db, p, "dataplane", name,
+			       strtoll(PQgetvalue(res, 0, 0), NULL, 10), "network.dataplane.removed",
+			       json_pack("{s:s}", "name", name), err);
 	PQclear(res);
+	if (rc == 0)
+		rc = net_commit(net->db, err);
+	else
+		db_rollback(net->db);
 	if (rc == 0 && net->pusher && net->pusher->kick)
 		net->pusher->kick(net->pusher->arg);
 	return rc;

@@ -137,6 +137,70 @@ parse_size(const char *s, uint64_t *ret)
 	return 0;
 }
 
+/* What a feed may export (bss/billing/feed.h's sources). */
+static const char *const feed_sources[] = {"usage"};
+
+static bool
+feed_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+					    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n;
+}
+
+static int
+parse_feed(const char *name, const struct conf_line *l, struct ctl_config *cfg, char *err,
+	   size_t errlen)
+{
+	struct ctl_feed *f = &cfg->feeds[cfg->n_feeds];
+	bool known = false;
+	unsigned long v;
+
+	if (cfg->n_feeds >= CTL_MAX_FEEDS)
+		return ERR(l, "feed", "more than %d", CTL_MAX_FEEDS);
+	if (l->n < 5 || (l->n - 5) % 2 != 0)
+		return ERR(l, "feed", "expected 'feed NAME SOURCE FORMAT TARGET [interval SECONDS] "
+			   "[max RECORDS] [domain ID]'");
+	if (!feed_name_ok(l->w[1]))
+		return ERR(l, "feed", "name '%s': 1 to 63 of A-Z a-z 0-9 _ -", l->w[1]);
+	for (unsigned i = 0; i < cfg->n_feeds; i++)
+		if (strcmp(cfg->feeds[i].name, l->w[1]) == 0)
+			return ERR(l, "feed", "a feed '%s' is defined already", l->w[1]);
+	for (size_t i = 0; i < sizeof(feed_sources) / sizeof(feed_sources[0]); i++)
+		known |= strcmp(l->w[2], feed_sources[i]) == 0;
+	if (!known)
+		return ERR(l, "feed", "unknown source '%s' (expected usage)", l->w[2]);
+	if (strcmp(l->w[3], "csv") && strcmp(l->w[3], "jsonl") && strcmp(l->w[3], "ipfix"))
+		return ERR(l, "feed", "unknown format '%s' (expected csv, jsonl or ipfix)", l->w[3]);
+	if (strcmp(l->w[3], "ipfix") == 0 ? strchr(l->w[4], ':') == NULL : l->w[4][0] != '/')
+		return ERR(l, "feed", "target '%s': expected %s", l->w[4],
+			   strcmp(l->w[3], "ipfix") == 0 ? "HOST:PORT" : "an absolute directory");
+	if (strlen(l->w[4]) >= sizeof(f->target) - 64)
+		return ERR(l, "feed", "target longer than %zu bytes", sizeof(f->target) - 65);
+	*f = (struct ctl_feed){.interval_s = 60, .max_records = 100000, .domain = 1};
+	snprintf(f->name, sizeof(f->name), "%s", l->w[1]);
+	snprintf(f->source, sizeof(f->source), "%s", l->w[2]);
+	snprintf(f->format, sizeof(f->format), "%s", l->w[3]);
+	snprintf(f->target, sizeof(f->target), "%s", l->w[4]);
+	for (unsigned i = 5; i < l->n; i += 2) {
+		if (strcmp(l->w[i], "interval") == 0 &&
+		    conf_parse_uint(l->w[i + 1], 1, 86400, &v) == 0)
+			f->interval_s = (unsigned)v;
+		else if (strcmp(l->w[i], "max") == 0 &&
+			 conf_parse_uint(l->w[i + 1], 1, 10000000, &v) == 0)
+			f->max_records = (unsigned)v;
+		else if (strcmp(l->w[i], "domain") == 0 &&
+			 conf_parse_uint(l->w[i + 1], 0, 4294967295ul, &v) == 0)
+			f->domain = (unsigned)v;
+		else
+			return ERR(l, "feed", "'%s %s': expected interval 1-86400, max 1-10000000 "
+				   "or domain 0-4294967295", l->w[i], l->w[i + 1]);
+	}
+	cfg->n_feeds++;
+	return 0;
+}
+
 static int
 parse_line(const char *name, const struct conf_line *l, struct ctl_config *cfg, char *err,
 	   size_t errlen)
@@ -216,12 +280,14 @@ parse_line(const char *name, const struct conf_line *l, struct ctl_config *cfg, 
 				   errlen) < 0)
 			return -EINVAL;
 		(*n)++;
+	} else if (strcmp(k, "feed") == 0) {
+		return parse_feed(name, l, cfg, err, errlen);
 	} else {
 		return ERR(l, k,
 			   "unknown keyword (expected state-dir, database, listen, log-level, "
 			   "log-format, token-lifetime, refresh-lifetime, max-body, rate-limit, "
 			   "dead-letter-attempts, drain-timeout, provision-timeout, domains, "
-			   "endpoint, bind)");
+			   "endpoint, bind, feed)");
 	}
 	return 0;
 }

@@ -30,15 +30,33 @@
  *                               and takes commands (tcp://HOST:PORT each)
  *   bind DOMAIN EVENTS CMD      tcp:// endpoints a hosted domain also binds, for
  *                               domains in other processes
+ *   feed NAME SOURCE FORMAT TARGET [interval SECONDS] [max RECORDS] [domain ID]
+ *                               an export feed of the billing domain (docs/usage.md):
+ *                               SOURCE usage; FORMAT csv or jsonl (TARGET a
+ *                               directory) or ipfix (TARGET HOST:PORT, UDP);
+ *                               a batch every interval (default 60 s) of at most
+ *                               max records (default 100000); domain: the IPFIX
+ *                               observation domain (default 1)
  */
 
 #define CTL_MAX_DOMAINS 16
+#define CTL_MAX_FEEDS 8
 #define CTL_URL_MAX 512
 
 struct ctl_endpoint {
 	char domain[32];
 	char events[128];
 	char cmd[128];
+};
+
+struct ctl_feed {
+	char name[64];
+	char source[16];
+	char format[8];
+	char target[256];
+	unsigned interval_s;
+	unsigned max_records;
+	unsigned domain;
 };
 
 struct ctl_config {
@@ -65,6 +83,8 @@ struct ctl_config {
 	struct ctl_endpoint endpoints[CTL_MAX_DOMAINS];
 	unsigned n_binds;
 	struct ctl_endpoint binds[CTL_MAX_DOMAINS];
+	unsigned n_feeds;
+	struct ctl_feed feeds[CTL_MAX_FEEDS];
 };
 
 /* Defaults only (no file). */

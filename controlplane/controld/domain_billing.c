@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The billing domain in cuco-controld: for now the minimal receiver of the
- * order saga's billing plans, commands on the bus only (no routes yet).
+ * The billing domain in cuco-controld: the order saga's billing plans
+ * (commands on the bus), and usage: its collector, feeds and TMF635 routes
+ * (billing_usage.c).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "bss/billing/billing.h"
+#include "controlplane/controld/billing_usage.h"
 #include "controlplane/controld/domain.h"
+
+struct billing_state {
+	struct billing_usage *usage;
+};
 
 static int
 billing_migrate_(const struct ctl_config *cfg, char *err, size_t errlen)
@@ -17,17 +25,29 @@ billing_migrate_(const struct ctl_config *cfg, char *err, size_t errlen)
 static int
 billing_start(const struct host_env *env, void **ret_state, char *err, size_t errlen)
 {
-	(void)env;
-	(void)err;
-	(void)errlen;
-	*ret_state = NULL;
+	struct billing_state *st = calloc(1, sizeof(*st));
+	int r;
+
+	if (st == NULL)
+		return -ENOMEM;
+	r = billing_usage_start(env, &st->usage, err, errlen);
+	if (r < 0) {
+		free(st);
+		return r;
+	}
+	*ret_state = st;
 	return 0;
 }
 
 static void
 billing_stop(void *state)
 {
-	(void)state;
+	struct billing_state *st = state;
+
+	if (st == NULL)
+		return;
+	billing_usage_stop(st->usage);
+	free(st);
 }
 
 const struct host_domain domain_billing = {

@@ -967,11 +967,18 @@ def _agent_endpoint(prefix):
     return f"ipc://{FRR_RUN_ROOT}/{prefix}-agent/agent.sock"
 
 
+def _usage_endpoint(prefix):
+    """The dataplane's usage PUB, beside its agent: billing's collector in
+    cuco-controld subscribes to it."""
+    return f"ipc://{FRR_RUN_ROOT}/{prefix}-agent/usage.sock"
+
+
 def _register_dataplane(ctld, token, prefix):
     """The lab's dataplane and address pools, registered with the network
-    domain through the API."""
+    domain through the API (with its usage endpoint, for billing)."""
     for path, body in (("/api/v1/dataplanes", {"name": "edge",
-                                               "endpoint": _agent_endpoint(prefix)}),
+                                               "endpoint": _agent_endpoint(prefix),
+                                               "usage_endpoint": _usage_endpoint(prefix)}),
                        ("/api/v1/pools", {"name": "lab4", "prefix": "198.51.100.0/24",
                                           "exclude": ["198.51.100.0/31",
                                                       "198.51.100.255/32"]}),
@@ -994,7 +1001,8 @@ def _cmd_run(args):
     lab = Lab(args.prefix, workers=args.workers, kernel=args.kernel,
               idle_sleep=args.idle_sleep, frr=args.frr, uplinks=args.uplinks,
               vlans=args.vlans, say=_stderr,
-              config_extra=(f"agent {_agent_endpoint(args.prefix)}",) if agent else ())
+              config_extra=(f"agent {_agent_endpoint(args.prefix)}",
+                            f"usage {_usage_endpoint(args.prefix)}") if agent else ())
     ctld = None
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)

@@ -66,6 +66,29 @@ test_settings(void **state)
 }
 
 static void
+test_feeds(void **state)
+{
+	struct ctl_config cfg;
+	char err[256];
+
+	assert_int_equal(parse("feed bill usage csv /var/feeds interval 5 max 1000\n"
+			       "feed fix usage ipfix 192.0.2.10:4739 domain 7\n",
+			       &cfg, err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg.n_feeds, 2);
+	assert_string_equal(cfg.feeds[0].name, "bill");
+	assert_string_equal(cfg.feeds[0].format, "csv");
+	assert_string_equal(cfg.feeds[0].target, "/var/feeds");
+	assert_int_equal(cfg.feeds[0].interval_s, 5);
+	assert_int_equal(cfg.feeds[0].max_records, 1000);
+	assert_int_equal(cfg.feeds[0].domain, 1);
+	assert_string_equal(cfg.feeds[1].target, "192.0.2.10:4739");
+	assert_int_equal(cfg.feeds[1].interval_s, 60);
+	assert_int_equal(cfg.feeds[1].max_records, 100000);
+	assert_int_equal(cfg.feeds[1].domain, 7);
+}
+
+static void
 test_errors(void **state)
 {
 	static const struct {
@@ -80,6 +103,15 @@ test_errors(void **state)
 		{"state-dir relative\n", "t.conf:1: state-dir: expected an absolute"},
 		{"endpoint catalog inproc://x tcp://h:1\n", "t.conf:1: endpoint: 'inproc://x'"},
 		{"log-level loud\n", "t.conf:1: log-level: expected error"},
+		{"feed f usage csv\n", "t.conf:1: feed: expected 'feed NAME SOURCE"},
+		{"feed f/x usage csv /d\n", "t.conf:1: feed: name 'f/x'"},
+		{"feed f invoices csv /d\n", "t.conf:1: feed: unknown source 'invoices'"},
+		{"feed f usage xml /d\n", "t.conf:1: feed: unknown format 'xml'"},
+		{"feed f usage csv rel\n", "t.conf:1: feed: target 'rel': expected an absolute"},
+		{"feed f usage ipfix host\n", "t.conf:1: feed: target 'host': expected HOST:PORT"},
+		{"feed f usage csv /d interval 0\n", "t.conf:1: feed: 'interval 0': expected"},
+		{"feed f usage csv /d colour 1\n", "t.conf:1: feed: 'colour 1': expected"},
+		{"feed f usage csv /d\nfeed f usage jsonl /e\n", "t.conf:2: feed: a feed 'f' is"},
 	};
 	struct ctl_config cfg;
 	char err[256];
@@ -98,6 +130,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_feeds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
