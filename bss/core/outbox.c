@@ -276,7 +276,8 @@ static const char number_sql[] =
 	" c AS (SELECT last FROM outbox_seq),"
 	" done AS (UPDATE outbox o SET seq = c.last + todo.rn FROM todo, c"
 	"          WHERE o.pos = todo.pos RETURNING o.seq)"
-	" UPDATE outbox_seq SET last = coalesce((SELECT max(seq) FROM done), last)"
+	" UPDATE outbox_seq SET last = (SELECT max(seq) FROM done)"
+	" WHERE EXISTS (SELECT 1 FROM done)"
 	" RETURNING (SELECT count(*) FROM done)";
 
 int
@@ -288,6 +289,16 @@ outbox_number(struct db *db, size_t max, size_t *ret_n, char *err, size_t errlen
 
 	*ret_n = 0;
 	snprintf(lim, sizeof(lim), "%zu", max);
+	/* Nothing to number (most wakeups of an idle relay): no transaction, no flush. */
+	res = db_exec(db, "SELECT EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL)", 0, NULL, err,
+		      errlen, state);
+	if (res == NULL)
+		return -EIO;
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+		PQclear(res);
+		return 0;
+	}
+	PQclear(res);
 	if (db_begin(db) < 0) {
 		snprintf(err, errlen, "outbox: numbering: %s", db_error(db));
 		return -EIO;
@@ -303,7 +314,8 @@ outbox_number(struct db *db, size_t max, size_t *ret_n, char *err, size_t errlen
 		db_rollback(db);
 		return -EIO;
 	}
-	*ret_n = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	/* No row: another numbering got there first. */
+	*ret_n = PQntuples(res) ? (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 	PQclear(res);
 	if (db_commit(db) < 0) {
 		snprintf(err, errlen, "outbox: numbering: %s", db_error(db));
