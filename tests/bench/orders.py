@@ -59,6 +59,13 @@ Reported, with the machine's load average:
              there with exactly the prefix the network domain lent it;
              each completed order has one service in the network domain,
              one active billing plan and one notification
+  cpu        CPU time per order of controld, of the PostgreSQL cluster
+             (the postmaster, its backends, those it reaped) and of this
+             client, over the same window: less sensitive to a busy machine
+             than the rates; and per order the database's commits
+             (pg_stat_database, the bench's own polls included: 2 a second),
+             WAL syncs and WAL bytes (pg_stat_wal); the same measured
+             over 5 s before the orders, idle, as a baseline (per second)
 
 There is no reference run: nothing else turns a TMF622 order into the same
 enforcement (a reservation, a billing plan, a subscriber in the fast path,
@@ -105,6 +112,7 @@ CONFIG_EXTRA = ("rate-limit token 1000000 1000000\n"
                 "token-lifetime 3600\n"
                 f"provision-timeout {PROVISION_TIMEOUT}\n")
 PAGE = 10000
+IDLE_S = 5
 
 
 class Failed(Exception):
@@ -137,6 +145,30 @@ def pct(xs, p):
 
 def ms(x):
     return "-" if x is None else f"{x * 1000:.0f} ms" if x < 10 else f"{x:.1f} s"
+
+
+def cpu_seconds(pid, children=False):
+    """CPU time (user + system) of process @pid so far, with its reaped
+    children's when @children; 0 when it is gone."""
+    try:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(f[11]) + int(f[12]) + ((int(f[13]) + int(f[14])) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                st = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(st[1]) == pid:
+                out.append(int(d))
+    return out
 
 
 def pool_prefix(n):
@@ -173,6 +205,23 @@ class Bench:
         if r.status_code not in want:
             raise Failed(f"{method} {path}: {r.status_code} {r.text[:300]}")
         return r.json() if r.content else None
+
+    def cpu(self):
+        """CPU seconds so far: controld; the PostgreSQL cluster (postmaster
+        with the backends it reaped, and those still running); this client."""
+        pg = 0.0
+        try:
+            pm = int((self.ctl.pgdir / "data" / "postmaster.pid").read_text().split()[0])
+            pg = cpu_seconds(pm, children=True) + sum(cpu_seconds(c) for c in children_of(pm))
+        except (OSError, ValueError, IndexError):
+            pass
+        t = os.times()
+        commits, syncs, wal = self.rows(
+            "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = "
+            "current_database()), wal_sync, wal_bytes FROM pg_stat_wal")[0]
+        return {"controld": cpu_seconds(self.ctl.proc.pid), "postgres": pg,
+                "client": t.user + t.system, "commits": int(commits),
+                "wal_sync": int(syncs), "wal_bytes": int(wal)}
 
     def metrics(self):
         """The order domain's /metrics lines: name{labels} -> value."""
@@ -386,7 +435,17 @@ class Bench:
             f"{self.sql('SHOW server_version')}, synchronous_commit "
             f"{self.sql('SHOW synchronous_commit')}, pool {POOL} {pool_prefix(a.orders)} "
             f"in /64s; warm-up order completed")
+        # what an idle system costs: the pollers of every domain
+        idle0, ti = self.cpu(), time.monotonic()
+        time.sleep(IDLE_S)
+        idle1, ti = self.cpu(), time.monotonic() - ti
+        say(f"idle       before the orders, {ti:.1f} s: controld "
+            f"{(idle1['controld'] - idle0['controld']) * 100 / ti:.1f} % of a CPU, "
+            f"PostgreSQL {(idle1['postgres'] - idle0['postgres']) * 100 / ti:.1f} %, "
+            f"{(idle1['commits'] - idle0['commits']) / ti:.1f} commits/s, "
+            f"{(idle1['wal_sync'] - idle0['wal_sync']) / ti:.1f} WAL syncs/s")
         m0 = self.metrics()
+        cpu0 = self.cpu()
         load0 = os.getloadavg()
         t0 = time.monotonic()
         placed = self.run_threads(a.connections, list(range(a.orders)), self.place)
@@ -409,14 +468,25 @@ class Bench:
         ids = [p[1] for p in ok]
         counts, waited, why = self.wait_final(ids)
         t_all = time.monotonic() - t0
+        cpu1 = self.cpu()
         load1 = os.getloadavg()
         m1 = self.metrics()
         self.report(ids, counts, waited, why, t_all, m0, m1, load0, load1)
+        done = max(1, self.done)
+        say("cpu        CPU time from the first POST to the last final order, per "
+            f"{'completed ' if self.done else ''}order: "
+            + ", ".join(f"{k} {(cpu1[k] - cpu0[k]) * 1000 / done:.1f} ms"
+                        for k in ("controld", "postgres", "client"))
+            + f" (of {t_all:.1f} s x {os.cpu_count()} CPUs); PostgreSQL: "
+            f"{(cpu1['commits'] - cpu0['commits']) / done:.1f} commits, "
+            f"{(cpu1['wal_sync'] - cpu0['wal_sync']) / done:.1f} WAL syncs, "
+            f"{(cpu1['wal_bytes'] - cpu0['wal_bytes']) / done / 1024:.1f} KiB of WAL "
+            "per order")
 
     # ----------------------------------------------------------------- report
     def report(self, ids, counts, waited, why, t_all, m0, m1, load0, load1):
         n = len(ids)
-        done = counts.get("completed", 0)
+        done = self.done = counts.get("completed", 0)
         first, last, span = self.rows(
             "SELECT min(o.created_at), max(o.completed_at), "
             "extract(epoch FROM max(o.completed_at) - min(o.created_at)) "
