@@ -66,6 +66,9 @@ Reported, with the machine's load average:
              (pg_stat_database, the bench's own polls included: 2 a second),
              WAL syncs and WAL bytes (pg_stat_wal); the same measured
              over 5 s before the orders, idle, as a baseline (per second)
+  rows       rows inserted, updated or deleted per order, by schema
+             (pg_stat_user_tables, read 11 s after the last order: the
+             backends report their counters late)
 
 There is no reference run: nothing else turns a TMF622 order into the same
 enforcement (a reservation, a billing plan, a subscriber in the fast path,
@@ -219,9 +222,12 @@ class Bench:
         commits, syncs, wal = self.rows(
             "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = "
             "current_database()), wal_sync, wal_bytes FROM pg_stat_wal")[0]
+        rows = {k: int(v) for k, v in self.rows(
+            "SELECT schemaname, sum(n_tup_ins + n_tup_upd + n_tup_del) "
+            "FROM pg_stat_user_tables GROUP BY schemaname")}
         return {"controld": cpu_seconds(self.ctl.proc.pid), "postgres": pg,
                 "client": t.user + t.system, "commits": int(commits),
-                "wal_sync": int(syncs), "wal_bytes": int(wal)}
+                "wal_sync": int(syncs), "wal_bytes": int(wal), "rows": rows}
 
     def metrics(self):
         """The order domain's /metrics lines: name{labels} -> value."""
@@ -482,6 +488,13 @@ class Bench:
             f"{(cpu1['wal_sync'] - cpu0['wal_sync']) / done:.1f} WAL syncs, "
             f"{(cpu1['wal_bytes'] - cpu0['wal_bytes']) / done / 1024:.1f} KiB of WAL "
             "per order")
+        # PostgreSQL reports a backend's table counters within a second of
+        # its transactions, an idle one's within 10 s: wait for them
+        time.sleep(11)
+        rows1 = self.cpu()["rows"]
+        moved = sorted(((v - cpu0["rows"].get(k, 0)) / done, k) for k, v in rows1.items())
+        say("rows       written (inserted, updated, deleted) per order, by schema: "
+            + ", ".join(f"{k} {v:.1f}" for v, k in reversed(moved) if v >= 0.05))
 
     # ----------------------------------------------------------------- report
     def report(self, ids, counts, waited, why, t_all, m0, m1, load0, load1):
