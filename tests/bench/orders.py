@@ -65,7 +65,9 @@ Reported, with the machine's load average:
              than the rates; and per order the database's commits
              (pg_stat_database, the bench's own polls included: 2 a second),
              WAL syncs and WAL bytes (pg_stat_wal); the same measured
-             over 5 s before the orders, idle, as a baseline (per second)
+             over 5 s before the orders, as a baseline (per second: the
+             domains' pollers, and consumers still applying the set-up's
+             events)
   rows       rows inserted, updated or deleted per order, by schema
              (pg_stat_user_tables, read 11 s after the last order: the
              backends report their counters late)
@@ -441,11 +443,12 @@ class Bench:
             f"{self.sql('SHOW server_version')}, synchronous_commit "
             f"{self.sql('SHOW synchronous_commit')}, pool {POOL} {pool_prefix(a.orders)} "
             f"in /64s; warm-up order completed")
-        # what an idle system costs: the pollers of every domain
+        # what the system costs without orders: the domains' pollers, and
+        # consumers still applying the set-up's events
         idle0, ti = self.cpu(), time.monotonic()
         time.sleep(IDLE_S)
         idle1, ti = self.cpu(), time.monotonic() - ti
-        say(f"idle       before the orders, {ti:.1f} s: controld "
+        say(f"before     {ti:.1f} s after the set-up, no order: controld "
             f"{(idle1['controld'] - idle0['controld']) * 100 / ti:.1f} % of a CPU, "
             f"PostgreSQL {(idle1['postgres'] - idle0['postgres']) * 100 / ti:.1f} %, "
             f"{(idle1['commits'] - idle0['commits']) / ti:.1f} commits/s, "
@@ -660,7 +663,8 @@ def stop_leftover(d):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
     r.add_argument("--dir", required=True)
