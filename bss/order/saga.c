@@ -834,10 +834,13 @@ order_metrics(struct order *o, FILE *out, struct order_error *err)
 	st = ord_exec(o, "SELECT state, count(*) FROM orders GROUP BY state", 0, NULL);
 	if (st == NULL)
 		return ord_internal(o, "metrics", err);
+	/* The label gets a name of its own: output column "le" (text), which
+	 * PostgreSQL would name the CASE after its ELSE, is what ORDER BY le
+	 * would sort, putting +Inf first and 60 last, where _count is read. */
 	h = ord_exec(o,
-		     "SELECT CASE WHEN le = 'Infinity' THEN '+Inf' ELSE le::text END, count, "
-		     "(SELECT seconds FROM enforcement_latency_sum) FROM enforcement_latency "
-		     "ORDER BY le",
+		     "SELECT CASE WHEN le = 'Infinity' THEN '+Inf' ELSE le::text END AS label, "
+		     "count, (SELECT seconds FROM enforcement_latency_sum) FROM "
+		     "enforcement_latency ORDER BY enforcement_latency.le",
 		     0, NULL);
 	if (h == NULL) {
 		PQclear(st);
