@@ -65,23 +65,6 @@ struct billing_error {
 	char message[256];
 };
 
-/* The domain's settings (controld's config file, docs/man/cuco-controld.8). */
-struct billing_config {
-	unsigned tax_bp;            /* VAT, basis points (2000: 20 %) */
-	bool anniversary;           /* new accounts' cycles: anniversary, else calendar */
-	unsigned payment_terms_days; /* due date = issue + terms */
-	char currency[4];           /* of accounts opened without a price */
-	bool auto_send;             /* issued invoices go straight to "sent" */
-	bool schedule;              /* runs start by themselves when a cycle ends */
-	unsigned dunning_interval_s; /* how often dunning looks at overdue invoices */
-	struct billing_dunning_step dunning[BILLING_DUNNING_STEPS_MAX];
-	size_t n_dunning;
-};
-
-/* Defaults: VAT 20 %, calendar cycles, 14 days, EUR, auto-send, scheduled,
- * dunning every 60 s with a reminder at 7 days and suspension at 21. */
-void billing_config_defaults(struct billing_config *cfg);
-
 /* Bring the schema "billing" up to date. 0 or -errno with @err. */
 int billing_migrate(const char *url, char *err, size_t errlen);
 

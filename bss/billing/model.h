@@ -183,4 +183,21 @@ int billing_dunning_action_parse(const char *s, enum billing_dunning_action *ret
 unsigned billing_dunning_due(const struct billing_dunning_step *steps, size_t n,
 			     int64_t days_overdue);
 
+/* The domain's settings (controld's config file, docs/man/cuco-controld.8). */
+struct billing_config {
+	unsigned tax_bp;            /* VAT, basis points (2000: 20 %) */
+	bool anniversary;           /* new accounts' cycles: anniversary, else calendar */
+	unsigned payment_terms_days; /* due date = issue + terms */
+	char currency[4];           /* of accounts opened without a price */
+	bool auto_send;             /* issued invoices go straight to "sent" */
+	bool schedule;              /* runs start by themselves when a cycle ends */
+	unsigned dunning_interval_s; /* how often dunning looks at overdue invoices */
+	struct billing_dunning_step dunning[BILLING_DUNNING_STEPS_MAX]; /* sorted by days */
+	size_t n_dunning;
+};
+
+/* Defaults: VAT 20 %, calendar cycles, 14 days, EUR, auto-send, scheduled,
+ * dunning every 60 s with a reminder at 7 days and suspension at 21. */
+void billing_config_defaults(struct billing_config *cfg);
+
 #endif

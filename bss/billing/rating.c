@@ -430,6 +430,21 @@ billing_invoice_clear(struct billing_invoice *inv)
 	memset(inv, 0, sizeof(*inv));
 }
 
+void
+billing_config_defaults(struct billing_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->tax_bp = 2000;
+	cfg->payment_terms_days = 14;
+	snprintf(cfg->currency, sizeof(cfg->currency), "EUR");
+	cfg->auto_send = true;
+	cfg->schedule = true;
+	cfg->dunning_interval_s = 60;
+	cfg->dunning[0] = (struct billing_dunning_step){7, BILLING_DUNNING_REMINDER};
+	cfg->dunning[1] = (struct billing_dunning_step){21, BILLING_DUNNING_SUSPEND};
+	cfg->n_dunning = 2;
+}
+
 const char *
 billing_dunning_action_name(enum billing_dunning_action a)
 {

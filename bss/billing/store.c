@@ -13,21 +13,6 @@
 extern const struct db_migration billing_migrations[];
 extern const size_t billing_migrations_n;
 
-void
-billing_config_defaults(struct billing_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->tax_bp = 2000;
-	cfg->payment_terms_days = 14;
-	snprintf(cfg->currency, sizeof(cfg->currency), "EUR");
-	cfg->auto_send = true;
-	cfg->schedule = true;
-	cfg->dunning_interval_s = 60;
-	cfg->dunning[0] = (struct billing_dunning_step){7, BILLING_DUNNING_REMINDER};
-	cfg->dunning[1] = (struct billing_dunning_step){21, BILLING_DUNNING_SUSPEND};
-	cfg->n_dunning = 2;
-}
-
 int
 billing_migrate(const char *url, char *err, size_t errlen)
 {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bss/billing/model.h"
 #include "common/log.h"
 
 /*
@@ -30,6 +31,17 @@
  *                               and takes commands (tcp://HOST:PORT each)
  *   bind DOMAIN EVENTS CMD      tcp:// endpoints a hosted domain also binds, for
  *                               domains in other processes
+ *   billing-tax-rate PERCENT    VAT on invoices, at most two decimals (default 20)
+ *   billing-cycle calendar|anniversary
+ *                               new accounts' cycles (default calendar)
+ *   billing-payment-terms DAYS  an invoice is due DAYS after issue (default 14)
+ *   billing-currency CODE       accounts opened without a price (default EUR)
+ *   billing-auto-send on|off    issued invoices are sent at once (default on)
+ *   billing-schedule on|off     runs start when a cycle ends (default on)
+ *   billing-dunning DAYS ACTION a dunning step, repeatable (replaces the defaults
+ *                               7 reminder, 21 suspend): reminder, walled-garden, suspend
+ *   billing-dunning-interval SECONDS
+ *                               how often dunning looks (default 60)
  */
 
 #define CTL_MAX_DOMAINS 16
@@ -63,6 +75,8 @@ struct ctl_config {
 	struct ctl_endpoint endpoints[CTL_MAX_DOMAINS];
 	unsigned n_binds;
 	struct ctl_endpoint binds[CTL_MAX_DOMAINS];
+	struct billing_config billing;
+	bool billing_dunning_set; /* a billing-dunning line replaced the default steps */
 };
 
 /* Defaults only (no file). */
