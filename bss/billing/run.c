@@ -17,6 +17,13 @@
 
 #define RUN_DOC "SELECT run_doc(r) FROM runs r"
 
+/*
+ * Accounts invoiced in one transaction, each under a savepoint: the
+ * commit's flush is shared, and the billing outbox's counter row is held
+ * for one batch at most.
+ */
+#define RUN_TXN_ACCOUNTS 32
+
 static const char *
 cell(PGresult *res, int row, int col)
 {
@@ -348,7 +355,23 @@ issue(struct cycle_ctx *c, char ret_id[37], char ret_number[32], int64_t *ret_to
 	return rc;
 }
 
-/* One account of a run, in its own transaction. 1: invoiced, 0: skipped or done before. */
+static int
+savepoint(struct db *db, const char *sql, struct billing_error *err)
+{
+	PGresult *res;
+	int rc = 0;
+
+	res = bill_exec(db, sql, 0, NULL, err, &rc);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * One account of a run, under a savepoint of the batch's transaction: 1
+ * invoiced, 0 skipped or done before; on failure the savepoint is rolled
+ * back (-EAGAIN: left pending for the next batch; else marked failed, with
+ * its reason, so the run goes on).
+ */
 static int
 run_account(struct cycle_ctx *c, struct billing_error *err)
 {
@@ -358,34 +381,37 @@ run_account(struct cycle_ctx *c, struct billing_error *err)
 	PGresult *res;
 	int rc;
 
-	rc = bill_begin(c->b->db, err);
+	rc = savepoint(c->b->db, "SAVEPOINT account", err);
 	if (rc < 0)
 		return rc;
 	res = bill_exec(c->b->db,
 			"SELECT 1 FROM run_accounts WHERE run_id = $1 AND account_id = $2 AND "
 			"state = 'pending' FOR UPDATE",
 			2, params, err, &rc);
-	if (res == NULL || PQntuples(res) == 0) {
-		PQclear(res);
-		bill_rollback(c->b->db);
-		return rc;
-	}
+	if (res != NULL && PQntuples(res) == 0)
+		rc = 0; /* done by an earlier attempt */
+	else if (res != NULL)
+		rc = issue(c, id, number, &total, err);
 	PQclear(res);
-	rc = issue(c, id, number, &total, err);
-	if (rc >= 0) {
+	if (res != NULL && rc >= 0) {
 		int r = run_mark(c, rc == 1 ? "invoiced" : "skipped", rc == 1 ? id : NULL,
 				 rc == 1 ? NULL : "nothing to bill, or billed before", total, err);
 
 		rc = r < 0 ? r : rc;
 	}
-	if (rc >= 0) {
-		int r = bill_commit(c->b->db, err);
+	if (rc >= 0)
+		return savepoint(c->b->db, "RELEASE SAVEPOINT account", err) ?: rc;
+	{
+		struct billing_error e2 = {0};
+		char reason[300];
+		int r;
 
-		rc = r < 0 ? r : rc;
+		snprintf(reason, sizeof(reason), "%s", err->message);
+		r = savepoint(c->b->db, "ROLLBACK TO SAVEPOINT account", &e2);
+		if (r == 0 && rc != -EAGAIN && rc != -EIO)
+			r = run_mark(c, "failed", NULL, reason, 0, &e2);
+		return r < 0 ? r : rc == -EAGAIN || rc == -EIO ? rc : 0;
 	}
-	if (rc < 0)
-		bill_rollback(c->b->db);
-	return rc;
 }
 
 /* A run whose accounts were all handled is completed. */
@@ -420,9 +446,10 @@ billing_run_work(struct billing *b, unsigned max, unsigned *ret_done,
 		 void (*after_invoice)(void *arg), void *arg, struct billing_error *err)
 {
 	static const struct cuco_principal sys = {.subject = "system:billing"};
+	unsigned invoiced = 0;
 	PGresult *run, *todo;
 	char lim[16];
-	int rc = 0;
+	int rc = 0, i, n;
 
 	*ret_done = 0;
 	run = bill_exec(b->db,
@@ -433,7 +460,7 @@ billing_run_work(struct billing *b, unsigned max, unsigned *ret_done,
 		PQclear(run);
 		return rc;
 	}
-	snprintf(lim, sizeof(lim), "%u", max);
+	snprintf(lim, sizeof(lim), "%u", max < RUN_TXN_ACCOUNTS ? max : RUN_TXN_ACCOUNTS);
 	{
 		const char *params[] = {PQgetvalue(run, 0, 0), lim};
 
@@ -446,7 +473,14 @@ billing_run_work(struct billing *b, unsigned max, unsigned *ret_done,
 		PQclear(run);
 		return rc;
 	}
-	for (int i = 0; i < PQntuples(todo); i++) {
+	n = PQntuples(todo);
+	if (n == 0) {
+		rc = run_complete(b, PQgetvalue(run, 0, 0), err);
+		goto out;
+	}
+	/* One transaction for the batch: one commit's flush for many invoices. */
+	rc = bill_begin(b->db, err);
+	for (i = 0; i < n && rc == 0; i++) {
 		struct cycle_ctx c = {
 			.b = b,
 			.run_id = PQgetvalue(run, 0, 0),
@@ -457,33 +491,22 @@ billing_run_work(struct billing *b, unsigned max, unsigned *ret_done,
 		};
 
 		rc = run_account(&c, err);
-		if (rc < 0) {
-			struct billing_error e2 = {0};
-			char reason[300];
-
-			/* -EAGAIN: a concurrent payment; the account is tried again next time. */
-			if (rc == -EAGAIN)
-				break;
-			/* Anything else would fail again: the account is marked, the run goes on. */
-			snprintf(reason, sizeof(reason), "%s", err->message);
-			if (bill_begin(b->db, &e2) == 0 &&
-			    run_mark(&c, "failed", NULL, reason, 0, &e2) == 0 &&
-			    bill_commit(b->db, &e2) == 0)
-				rc = 0;
-			else
-				bill_rollback(b->db);
-			if (rc < 0)
-				break;
-			(*ret_done)++;
-			continue;
-		}
-		(*ret_done)++;
-		if (rc == 1 && after_invoice)
-			after_invoice(arg);
-		rc = 0;
+		if (rc == 1)
+			invoiced++;
+		rc = rc > 0 ? 0 : rc;
 	}
-	if (rc == 0 && PQntuples(todo) == 0)
-		rc = run_complete(b, PQgetvalue(run, 0, 0), err);
+	/* -EAGAIN: a concurrent payment held an account; what was done before it commits. */
+	if (rc == -EAGAIN)
+		rc = 0, i--;
+	rc = rc ?: bill_commit(b->db, err);
+	if (rc < 0) {
+		bill_rollback(b->db);
+		goto out;
+	}
+	*ret_done = (unsigned)i;
+	for (unsigned k = 0; k < invoiced && after_invoice; k++)
+		after_invoice(arg);
+out:
 	PQclear(todo);
 	PQclear(run);
 	return rc;

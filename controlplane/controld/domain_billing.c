@@ -26,7 +26,7 @@
 #include "controlplane/rest/routes_billing.h"
 
 #define TICK_MS 200
-#define RUN_BATCH 500
+#define RUN_BATCH 500 /* accounts a call, in transactions of 32 */
 #define SCHEDULE_MS 60000
 
 struct billing_state {
@@ -95,8 +95,8 @@ worker(void *arg)
 			pthread_mutex_unlock(&st->lock);
 			return NULL;
 		}
-		/* A full batch: more to do at once. */
-		if (done < RUN_BATCH) {
+		/* Accounts were invoiced: there may be more, go on at once. */
+		if (done == 0) {
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_nsec += TICK_MS * 1000000L;
 			if (until.tv_nsec >= 1000000000L)

@@ -99,7 +99,7 @@ CREATE TABLE run_accounts (
 	reason text,
 	PRIMARY KEY (run_id, account_id)
 );
-CREATE INDEX run_accounts_pending ON run_accounts (run_id) WHERE state = 'pending';
+CREATE INDEX run_accounts_pending ON run_accounts (run_id, account_id) WHERE state = 'pending';
 
 -- An issued invoice (TMF678 CustomerBill) or credit note. Immutable once
 -- issued but for its state, what was paid and credited, and when it moved.
