@@ -73,6 +73,8 @@ int billing_open(const char *url, const struct billing_config *cfg, struct billi
 		 struct billing_error *err);
 /* Accepts NULL, returns NULL. */
 struct billing *billing_close(struct billing *b);
+/* Reconnect a handle whose connection failed. 0 or -EIO (message in @err). */
+int billing_reconnect(struct billing *b, struct billing_error *err);
 
 /* ---- the bus ---------------------------------------------------------------------- */
 

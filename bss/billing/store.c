@@ -53,6 +53,16 @@ billing_close(struct billing *b)
 }
 
 int
+billing_reconnect(struct billing *b, struct billing_error *err)
+{
+	if (db_ping(b->db) == 0)
+		return 0;
+	if (db_reset(b->db) < 0)
+		return bill_fail(err, -EIO, "internal", "", "billing: %s", db_error(b->db));
+	return 0;
+}
+
+int
 bill_fail(struct billing_error *err, int rc, const char *code, const char *field, const char *fmt,
 	  ...)
 {

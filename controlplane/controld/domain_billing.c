@@ -75,20 +75,30 @@ worker(void *arg)
 		unsigned done = 0, actions = 0;
 		uint64_t now = now_ms();
 		struct timespec until;
+		long wait_ms = TICK_MS;
+		int r = 0;
 
 		if (st->cfg.schedule && (last_schedule == 0 || now - last_schedule >= SCHEDULE_MS)) {
 			last_schedule = now;
-			if (billing_schedule(st->b, (int32_t)(time(NULL) / 86400), &e) < 0)
+			if ((r = billing_schedule(st->b, (int32_t)(time(NULL) / 86400), &e)) < 0)
 				log_warn("billing: scheduling runs: %s", e.message);
 		}
-		if (billing_run_work(st->b, RUN_BATCH, &done, after_invoice, st, &e) < 0)
+		if (r == 0 && (r = billing_run_work(st->b, RUN_BATCH, &done, after_invoice, st,
+						    &e)) < 0)
 			log_warn("billing: run: %s", e.message);
-		if (last_dunning == 0 || now - last_dunning >= st->cfg.dunning_interval_s * 1000ull) {
+		if (r == 0 &&
+		    (last_dunning == 0 || now - last_dunning >= st->cfg.dunning_interval_s * 1000ull)) {
 			last_dunning = now;
-			if (billing_dunning_tick(st->b, &actions, &e) < 0)
+			if ((r = billing_dunning_tick(st->b, &actions, &e)) < 0)
 				log_warn("billing: dunning: %s", e.message);
 			else if (actions > 0)
 				log_info("billing: dunning took %u steps", actions);
+		}
+		/* The database went away: reconnect, and wait a little longer between tries. */
+		if (r == -EIO && billing_reconnect(st->b, &e) < 0) {
+			log_warn("billing: %s", e.message);
+			done = 0;
+			wait_ms = 1000;
 		}
 		pthread_mutex_lock(&st->lock);
 		if (st->stop) {
@@ -98,8 +108,8 @@ worker(void *arg)
 		/* Accounts were invoiced: there may be more, go on at once. */
 		if (done == 0) {
 			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += TICK_MS * 1000000L;
-			if (until.tv_nsec >= 1000000000L)
+			until.tv_nsec += wait_ms * 1000000L;
+			while (until.tv_nsec >= 1000000000L)
 				until.tv_sec++, until.tv_nsec -= 1000000000L;
 			while (!st->stop && pthread_cond_timedwait(&st->cond, &st->lock, &until) == 0)
 				;
