@@ -8,22 +8,13 @@
 
 #include <libpq-fe.h>
 
-#include "bss/billing/billing.h"
+#include "bss/billing/internal.h"
 #include "bss/core/db.h"
 #include "bss/core/outbox.h"
-
-extern const struct db_migration billing_migrations[];
-extern const size_t billing_migrations_n;
 
 #define PLAN_COLUMNS                                                                               \
 	"id, order_id, customer_id, state, items::text, start_date, create_step_id, version, "    \
 	"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-int
-billing_migrate(const char *url, char *err, size_t errlen)
-{
-	return db_migrate(url, "billing", billing_migrations, billing_migrations_n, err, errlen);
-}
 
 bool
 billing_is_query(const char *type)
@@ -107,6 +98,17 @@ plan_load(struct db *db, const char *by, const char *key, bool lock, json_t **re
 	return *ret ? 0 : fail(pb, -ENOMEM, "internal", "out of memory");
 }
 
+/* A domain error as the command's problem. */
+static int
+from_error(struct cmd_problem *pb, int rc, const struct billing_error *e)
+{
+	if (rc == -EAGAIN)
+		return rc;
+	return fail(pb, rc, rc == -EINVAL ? "invalid" : rc == -EEXIST ? "exists"
+						: rc == -ENOENT ? "not_found" : "unavailable",
+		    "%s", e->message);
+}
+
 static int
 plan_event(struct db *db, const struct cuco_principal *who, const char *id, int64_t expected,
 	   const char *type, json_t *payload, struct cmd_problem *pb)
@@ -149,14 +151,16 @@ check_items(json_t *items, struct cmd_problem *pb)
 }
 
 static int
-plan_create(struct db *db, const struct cuco_principal *who, json_t *payload, json_t **ret,
-	    struct cmd_problem *pb)
+plan_create(struct db *db, const struct cuco_principal *who, const struct billing_config *cfg,
+	    json_t *payload, json_t **ret, struct cmd_problem *pb)
 {
+	struct billing_error e = {0};
+	int32_t day;
 	const char *step = json_string_value(json_object_get(payload, "step_id"));
 	const char *start = json_string_value(json_object_get(payload, "start_date"));
 	json_t *items = json_object_get(payload, "items"), *plan = NULL;
 	const char *order, *customer;
-	char id[37], err[256], *items_s;
+	char id[37], account[37], err[256], *items_s;
 	PGresult *res;
 	int rc = 0;
 
@@ -166,7 +170,7 @@ plan_create(struct db *db, const struct cuco_principal *who, json_t *payload, js
 	customer = order ? uuid_field(payload, "customer_id", pb, &rc) : NULL;
 	if (rc < 0)
 		return rc;
-	if (start == NULL || strlen(start) < 10 || strlen(start) > 40)
+	if (start == NULL || strlen(start) > 40 || billing_date_parse(start, &day) < 0)
 		return fail(pb, -EINVAL, "invalid", "start_date: a date or date-time is required");
 	rc = check_items(items, pb);
 	if (rc < 0)
@@ -178,6 +182,14 @@ plan_create(struct db *db, const struct cuco_principal *who, json_t *payload, js
 	}
 	if (rc != -ENOENT)
 		return rc;
+	/* The customer's account exists from its first plan on: it can take payments at once. */
+	rc = bill_account_ensure(db, who, cfg, customer, day,
+				 json_string_value(json_object_get(
+					 json_object_get(json_array_get(items, 0), "price"),
+					 "currency")),
+				 account, &e);
+	if (rc < 0)
+		return from_error(pb, rc, &e);
 	outbox_uuid4(id);
 	items_s = json_dumps(items, JSON_COMPACT);
 	if (items_s == NULL)
@@ -213,9 +225,11 @@ plan_create(struct db *db, const struct cuco_principal *who, json_t *payload, js
 
 /* pending -> active, or pending|active -> cancelled; idempotent. */
 static int
-plan_move(struct db *db, const struct cuco_principal *who, json_t *payload, const char *to,
-	  json_t **ret, struct cmd_problem *pb)
+plan_move(struct db *db, const struct cuco_principal *who, const struct billing_config *cfg,
+	  json_t *payload, const char *to, json_t **ret, struct cmd_problem *pb)
 {
+	struct billing_error e = {0};
+	bool was_active;
 	const char *step = json_string_value(json_object_get(payload, "step_id"));
 	json_t *plan = NULL;
 	const char *id, *state;
@@ -244,6 +258,7 @@ plan_move(struct db *db, const struct cuco_principal *who, json_t *payload, cons
 		return fail(pb, -EBUSY, "conflict", "plan %s is cancelled: it cannot be %s", id,
 			    to);
 	}
+	was_active = strcmp(state, "active") == 0;
 	json_decref(plan);
 	{
 		const char *params[] = {id, to};
@@ -262,6 +277,16 @@ plan_move(struct db *db, const struct cuco_principal *who, json_t *payload, cons
 	PQclear(res);
 	if (plan == NULL)
 		return fail(pb, -ENOMEM, "internal", "out of memory");
+	/* Billed from now on: the charges of its items; a cancel undoes them. */
+	if (strcmp(to, "active") == 0)
+		rc = bill_charges_from_plan(db, cfg, who, plan, json_object_get(payload, "services"),
+					    &e);
+	else if (was_active)
+		rc = bill_charges_undo(db, id, &e);
+	if (rc < 0) {
+		json_decref(plan);
+		return from_error(pb, rc, &e);
+	}
 	rc = plan_event(db, who, id, version - 1,
 			strcmp(to, "active") == 0 ? "billing.plan.activated"
 						  : "billing.plan.cancelled",
@@ -281,15 +306,21 @@ int
 billing_command(struct db *db, const struct cuco_principal *who, const char *type,
 		json_t *payload, void *arg, json_t **ret_result, struct cmd_problem *problem)
 {
-	(void)arg;
+	struct billing_config dflt;
+	const struct billing_config *cfg = arg;
+
+	if (cfg == NULL) {
+		billing_config_defaults(&dflt);
+		cfg = &dflt;
+	}
 	if (!json_is_object(payload))
 		return fail(problem, -EINVAL, "invalid", "the payload must be an object");
 	if (strcmp(type, "billing.plan.create") == 0)
-		return plan_create(db, who, payload, ret_result, problem);
+		return plan_create(db, who, cfg, payload, ret_result, problem);
 	if (strcmp(type, "billing.plan.activate") == 0)
-		return plan_move(db, who, payload, "active", ret_result, problem);
+		return plan_move(db, who, cfg, payload, "active", ret_result, problem);
 	if (strcmp(type, "billing.plan.cancel") == 0)
-		return plan_move(db, who, payload, "cancelled", ret_result, problem);
+		return plan_move(db, who, cfg, payload, "cancelled", ret_result, problem);
 	if (strcmp(type, "billing.plan.get") == 0) {
 		int rc = 0;
 		const char *id = uuid_field(payload, "plan_id", problem, &rc);

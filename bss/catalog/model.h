@@ -241,7 +241,7 @@ int64_t catalog_promotion_discount(const json_t *promo, int64_t recurring, const
  *   total       recurring - discount + one_time
  * New object in @ret: {"offering": {"id", "name"}, "at", "month", "currency",
  * "recurring_minor", "one_time_minor", "discount_minor", "total_minor",
- * "promotion": {"id", "name"} | null, "prices": [ids]}.
+ * "promotion": {"id", "name", "duration_months"} | null, "prices": [ids]}.
  * -EINVAL for month 0 or above CATALOG_MONTHS_MAX * 10, prices in several
  * currencies, or no price valid at @at_us (field "at").
  */

@@ -150,9 +150,11 @@ catalog_price_at(const json_t *doc, int64_t at_us, unsigned month, json_t **ret,
 		(int)month, "currency", currency, "recurring_minor", (json_int_t)recurring,
 		"one_time_minor", (json_int_t)one_time, "discount_minor", (json_int_t)discount,
 		"total_minor", (json_int_t)(recurring - discount + one_time), "promotion",
-		best ? json_pack("{s:s?, s:s?}", "id",
+		/* Its duration: billing applies the discount for as many cycles. */
+		best ? json_pack("{s:s?, s:s?, s:I}", "id",
 				 json_string_value(json_object_get(best, "id")), "name",
-				 json_string_value(json_object_get(best, "name")))
+				 json_string_value(json_object_get(best, "name")), "duration_months",
+				 json_integer_value(json_object_get(best, "duration_months")))
 		     : json_null(),
 		"prices", prices);
 	if (*ret == NULL)

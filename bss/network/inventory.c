@@ -884,27 +884,36 @@ static const struct reaction reactions[] = {
 };
 
 static int
-react(struct db *db, const struct reaction *r, const char *customer, const char *traceparent,
-      struct network_error *err)
+react(struct db *db, const struct reaction *r, const char *customer, const char *to,
+      const char *traceparent, struct network_error *err)
 {
 	struct cuco_principal sys = {.subject = "system:network"};
-	const char *params[] = {customer, r->cause};
+	const char *params[] = {customer, r->cause, to};
 	PGresult *res;
 	int rc = 0;
 
 	snprintf(sys.traceparent, sizeof(sys.traceparent), "%s", traceparent);
-	/* Resume only what this cause suspended: an operator's suspension stays. */
+	/*
+	 * Resume only what this cause suspended: an operator's suspension stays.
+	 * A cause may tighten its own (billing's walled garden, then suspension).
+	 */
 	res = net_exec(db,
 		       r->suspend
-			       ? "UPDATE services SET availability = 'suspended', suspended_by = $2, "
+			       ? "WITH o AS (SELECT id, availability FROM services WHERE customer_id "
+				 "= $1 AND state <> 'terminated' AND (availability = 'active' OR "
+				 "(suspended_by = $2 AND availability <> $3)) FOR UPDATE) "
+				 "UPDATE services s SET availability = $3, suspended_by = $2, "
 				 "rev = nextval('service_rev'), version = version + 1, updated_at = "
-				 "now() WHERE customer_id = $1 AND state <> 'terminated' AND "
-				 "availability = 'active' RETURNING id, version"
-			       : "UPDATE services SET availability = 'active', suspended_by = NULL, "
+				 "now() FROM o WHERE s.id = o.id RETURNING s.id, s.version, "
+				 "o.availability"
+			       : "WITH o AS (SELECT id, availability FROM services WHERE customer_id "
+				 "= $1 AND state <> 'terminated' AND availability <> 'active' AND "
+				 "suspended_by = $2 AND $3::text IS NULL FOR UPDATE) "
+				 "UPDATE services s SET availability = 'active', suspended_by = NULL, "
 				 "rev = nextval('service_rev'), version = version + 1, updated_at = "
-				 "now() WHERE customer_id = $1 AND state <> 'terminated' AND "
-				 "availability = 'suspended' AND suspended_by = $2 RETURNING id, version",
-		       2, params, err, &rc);
+				 "now() FROM o WHERE s.id = o.id RETURNING s.id, s.version, "
+				 "o.availability",
+		       3, params, err, &rc);
 	if (res == NULL)
 		return rc;
 	for (int i = 0; i < PQntuples(res) && rc == 0; i++)
@@ -912,9 +921,8 @@ react(struct db *db, const struct reaction *r, const char *customer, const char 
 			       strtoll(PQgetvalue(res, i, 1), NULL, 10) - 1,
 			       "network.service.availability_changed",
 			       json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", PQgetvalue(res, i, 0),
-					 "customer_id", customer, "from",
-					 r->suspend ? "active" : "suspended", "to",
-					 r->suspend ? "suspended" : "active", "cause", r->cause),
+					 "customer_id", customer, "from", PQgetvalue(res, i, 2),
+					 "to", r->suspend ? to : "active", "cause", r->cause),
 			       err);
 	PQclear(res);
 	return rc;
@@ -939,7 +947,16 @@ network_consume(struct db *db, const char *source, const struct es_event *ev, vo
 			continue;
 		if (customer == NULL)
 			continue;
-		rc = react(db, r, customer, ev->traceparent, &e);
+		/* Billing may ask for the walled garden instead of a suspension. */
+		{
+			const char *avail = sget(ev->payload, "availability");
+			const char *to = !r->suspend ? NULL
+					 : avail && strcmp(avail, "walled-garden") == 0
+						 ? "walled-garden"
+						 : "suspended";
+
+			rc = react(db, r, customer, to, ev->traceparent, &e);
+		}
 		if (rc < 0) {
 			snprintf(err, errlen, "%s", e.message);
 			return rc;

@@ -289,6 +289,23 @@ notify_payload(struct saga *s)
 			 "order.completed", "order_id", s->id, "text", text);
 }
 
+/* The services the network steps provisioned, per order item: what billing charges usage to. */
+static json_t *
+provisioned_services(struct saga *s)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < s->n; i++) {
+		json_t *svc = json_object_get(s->steps[i].result, "service_id");
+
+		if (strcmp(s->steps[i].command, "network.service.provision") == 0 &&
+		    json_is_string(svc))
+			json_array_append_new(a, json_pack("{s:s, s:O}", "order_item_id",
+							   s->steps[i].item, "service_id", svc));
+	}
+	return a;
+}
+
 static json_t *
 forward_payload(struct saga *s, struct step *st, struct order_call *c)
 {
@@ -312,7 +329,8 @@ forward_payload(struct saga *s, struct step *st, struct order_call *c)
 		return provision_payload(s, st, false);
 	}
 	if (strcmp(st->command, "billing.plan.activate") == 0)
-		return json_pack("{s:O}", "plan_id", json_object_get(p->result, "plan_id"));
+		return json_pack("{s:O, s:o}", "plan_id", json_object_get(p->result, "plan_id"),
+				 "services", provisioned_services(s));
 	if (strcmp(st->command, "catalog.order.commit") == 0)
 		return json_pack("{s:O}", "reservation_ids",
 				 json_object_get(r->result, "reservation_ids"));

@@ -51,6 +51,7 @@ ctl_config_defaults(struct ctl_config *cfg)
 	cfg->dead_letter_attempts = 5;
 	cfg->drain_timeout_s = 10;
 	cfg->provision_timeout_s = 60;
+	billing_config_defaults(&cfg->billing);
 }
 
 static bool
@@ -202,6 +203,83 @@ parse_feed(const char *name, const struct conf_line *l, struct ctl_config *cfg, 
 }
 
 static int
+parse_on_off(const char *name, const struct conf_line *l, bool *ret, char *err, size_t errlen)
+{
+	if (l->n != 2 || (strcmp(l->w[1], "on") != 0 && strcmp(l->w[1], "off") != 0))
+		return ERR(l, l->w[0], "expected on or off");
+	*ret = strcmp(l->w[1], "on") == 0;
+	return 0;
+}
+
+/* A dunning step: the first replaces the defaults; steps keep the order of their days. */
+static int
+parse_dunning(const char *name, const struct conf_line *l, struct ctl_config *cfg, char *err,
+	      size_t errlen)
+{
+	struct billing_config *b = &cfg->billing;
+	enum billing_dunning_action a;
+	unsigned long days;
+
+	if (l->n != 3)
+		return ERR(l, l->w[0], "expected 'billing-dunning DAYS reminder|walled-garden|suspend'");
+	if (conf_parse_uint(l->w[1], 0, 3650, &days) < 0)
+		return ERR(l, l->w[0], "days '%s' is not an integer in [0, 3650]", l->w[1]);
+	if (billing_dunning_action_parse(l->w[2], &a) < 0)
+		return ERR(l, l->w[0], "action '%s' is not reminder, walled-garden or suspend",
+			   l->w[2]);
+	if (!cfg->billing_dunning_set) {
+		b->n_dunning = 0;
+		cfg->billing_dunning_set = true;
+	}
+	if (b->n_dunning >= BILLING_DUNNING_STEPS_MAX)
+		return ERR(l, l->w[0], "more than %d steps", BILLING_DUNNING_STEPS_MAX);
+	if (b->n_dunning > 0 && b->dunning[b->n_dunning - 1].days >= days)
+		return ERR(l, l->w[0], "steps must come in growing days (%lu after %u)", days,
+			   b->dunning[b->n_dunning - 1].days);
+	b->dunning[b->n_dunning++] = (struct billing_dunning_step){(unsigned)days, a};
+	return 0;
+}
+
+static int
+parse_billing(const char *name, const struct conf_line *l, struct ctl_config *cfg, char *err,
+	      size_t errlen)
+{
+	struct billing_config *b = &cfg->billing;
+	const char *k = l->w[0];
+
+	if (strcmp(k, "billing-tax-rate") == 0) {
+		if (l->n != 2 || billing_rate_parse(l->w[1], &b->tax_bp) < 0)
+			return ERR(l, k, "expected a percent from 0 to 100, at most two decimals "
+					 "(20, 7.7)");
+	} else if (strcmp(k, "billing-cycle") == 0) {
+		if (l->n != 2 ||
+		    (strcmp(l->w[1], "calendar") != 0 && strcmp(l->w[1], "anniversary") != 0))
+			return ERR(l, k, "expected calendar or anniversary");
+		b->anniversary = strcmp(l->w[1], "anniversary") == 0;
+	} else if (strcmp(k, "billing-payment-terms") == 0) {
+		return parse_uint_arg(name, l, 0, 365, &b->payment_terms_days, err, errlen);
+	} else if (strcmp(k, "billing-currency") == 0) {
+		if (l->n != 2 || billing_currency_digits(l->w[1]) < 0)
+			return ERR(l, k, "expected an ISO 4217 code (EUR)");
+		snprintf(b->currency, sizeof(b->currency), "%s", l->w[1]);
+	} else if (strcmp(k, "billing-auto-send") == 0) {
+		return parse_on_off(name, l, &b->auto_send, err, errlen);
+	} else if (strcmp(k, "billing-schedule") == 0) {
+		return parse_on_off(name, l, &b->schedule, err, errlen);
+	} else if (strcmp(k, "billing-dunning") == 0) {
+		return parse_dunning(name, l, cfg, err, errlen);
+	} else if (strcmp(k, "billing-dunning-interval") == 0) {
+		return parse_uint_arg(name, l, 1, 86400, &b->dunning_interval_s, err, errlen);
+	} else {
+		return ERR(l, k,
+			   "unknown keyword (expected billing-tax-rate, billing-cycle, "
+			   "billing-payment-terms, billing-currency, billing-auto-send, "
+			   "billing-schedule, billing-dunning, billing-dunning-interval)");
+	}
+	return 0;
+}
+
+static int
 parse_line(const char *name, const struct conf_line *l, struct ctl_config *cfg, char *err,
 	   size_t errlen)
 {
@@ -282,12 +360,14 @@ parse_line(const char *name, const struct conf_line *l, struct ctl_config *cfg, 
 		(*n)++;
 	} else if (strcmp(k, "feed") == 0) {
 		return parse_feed(name, l, cfg, err, errlen);
+	} else if (strncmp(k, "billing-", 8) == 0) {
+		return parse_billing(name, l, cfg, err, errlen);
 	} else {
 		return ERR(l, k,
 			   "unknown keyword (expected state-dir, database, listen, log-level, "
 			   "log-format, token-lifetime, refresh-lifetime, max-body, rate-limit, "
 			   "dead-letter-attempts, drain-timeout, provision-timeout, domains, "
-			   "endpoint, bind, feed)");
+			   "endpoint, bind, feed, billing-*)");
 	}
 	return 0;
 }

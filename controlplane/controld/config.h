@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bss/billing/model.h"
 #include "common/log.h"
 
 /*
@@ -37,6 +38,17 @@
  *                               a batch every interval (default 60 s) of at most
  *                               max records (default 100000); domain: the IPFIX
  *                               observation domain (default 1)
+ *   billing-tax-rate PERCENT    VAT on invoices, at most two decimals (default 20)
+ *   billing-cycle calendar|anniversary
+ *                               new accounts' cycles (default calendar)
+ *   billing-payment-terms DAYS  an invoice is due DAYS after issue (default 14)
+ *   billing-currency CODE       accounts opened without a price (default EUR)
+ *   billing-auto-send on|off    issued invoices are sent at once (default on)
+ *   billing-schedule on|off     runs start when a cycle ends (default on)
+ *   billing-dunning DAYS ACTION a dunning step, repeatable (replaces the defaults
+ *                               7 reminder, 21 suspend): reminder, walled-garden, suspend
+ *   billing-dunning-interval SECONDS
+ *                               how often dunning looks (default 60)
  */
 
 #define CTL_MAX_DOMAINS 16
@@ -85,6 +97,8 @@ struct ctl_config {
 	struct ctl_endpoint binds[CTL_MAX_DOMAINS];
 	unsigned n_feeds;
 	struct ctl_feed feeds[CTL_MAX_FEEDS];
+	struct billing_config billing;
+	bool billing_dunning_set; /* a billing-dunning line replaced the default steps */
 };
 
 /* Defaults only (no file). */
