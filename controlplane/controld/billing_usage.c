@@ -50,7 +50,7 @@ struct src {
 	uint64_t dropped;  /* messages the database refused alone */
 };
 
-struct billing_usage {
+struct usage_service {
 	char url[CTL_URL_MAX];
 	struct routes_usage *routes;
 	struct bus_consumer consumer;
@@ -81,7 +81,7 @@ now_ms(void)
 
 /* Sleep @ms unless stopping; true when stopping. */
 static bool
-wait_stop(struct billing_usage *u, unsigned ms)
+wait_stop(struct usage_service *u, unsigned ms)
 {
 	struct timespec ts;
 
@@ -113,7 +113,7 @@ src_close(struct src *s)
 }
 
 static int
-src_open(struct billing_usage *u, struct src *s)
+src_open(struct usage_service *u, struct src *s)
 {
 	int linger = 0, hwm = RCVHWM;
 	int64_t maxmsg = MAX_MSG;
@@ -153,11 +153,11 @@ src_open(struct billing_usage *u, struct src *s)
 	return 0;
 }
 
-static bool apply(struct billing_usage *u, struct src *s);
+static bool apply(struct usage_service *u, struct src *s);
 
 /* Follow billing.usage_sources: new or changed sources (re)opened, gone ones closed. */
 static void
-reload(struct billing_usage *u)
+reload(struct usage_service *u)
 {
 	struct usage_source now[SOURCES_MAX];
 	char err[256];
@@ -251,7 +251,7 @@ pending_clear(struct src *s)
  * message alone then; one that still fails is dropped, and said.
  */
 static void
-apply_one_by_one(struct billing_usage *u, struct src *s)
+apply_one_by_one(struct usage_service *u, struct src *s)
 {
 	char err[512];
 
@@ -271,7 +271,7 @@ apply_one_by_one(struct billing_usage *u, struct src *s)
 
 /* Apply @s's pending messages; false when the database failed (kept for a retry). */
 static bool
-apply(struct billing_usage *u, struct src *s)
+apply(struct usage_service *u, struct src *s)
 {
 	struct usage_apply_stats st = {0};
 	char err[512];
@@ -303,7 +303,7 @@ apply(struct billing_usage *u, struct src *s)
 static void *
 collector(void *arg)
 {
-	struct billing_usage *u = arg;
+	struct usage_service *u = arg;
 	uint64_t next_reload = 0, next_prune = now_ms() + RELOAD_MS;
 
 	while (!atomic_load(&u->stop)) {
@@ -361,7 +361,7 @@ collector(void *arg)
 static void *
 feeder(void *arg)
 {
-	struct billing_usage *u = arg;
+	struct usage_service *u = arg;
 	uint64_t next[CTL_MAX_FEEDS] = {0};
 
 	while (!wait_stop(u, 200)) {
@@ -391,7 +391,7 @@ feeder(void *arg)
 /* ---- start and stop --------------------------------------------------------------------- */
 
 static int
-open_feeds(struct billing_usage *u, const struct ctl_config *cfg, char *err, size_t errlen)
+open_feeds(struct usage_service *u, const struct ctl_config *cfg, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < cfg->n_feeds; i++) {
 		const struct ctl_feed *c = &cfg->feeds[i];
@@ -414,10 +414,10 @@ open_feeds(struct billing_usage *u, const struct ctl_config *cfg, char *err, siz
 }
 
 int
-billing_usage_start(const struct host_env *env, struct billing_usage **ret, char *err,
+billing_usage_start(const struct host_env *env, struct usage_service **ret, char *err,
 		    size_t errlen)
 {
-	struct billing_usage *u = calloc(1, sizeof(*u));
+	struct usage_service *u = calloc(1, sizeof(*u));
 	int r;
 
 	if (u == NULL)
@@ -478,8 +478,8 @@ billing_usage_start(const struct host_env *env, struct billing_usage **ret, char
 	return 0;
 }
 
-struct billing_usage *
-billing_usage_stop(struct billing_usage *u)
+struct usage_service *
+billing_usage_stop(struct usage_service *u)
 {
 	if (u == NULL)
 		return NULL;

@@ -19,13 +19,13 @@
  *   - the TMF635 routes (routes_usage.c).
  */
 
-struct billing_usage;
+struct usage_service;
 
 /* Start all of it for the host's @env. Returns 0 or a negative errno with @err. */
-int billing_usage_start(const struct host_env *env, struct billing_usage **ret, char *err,
+int billing_usage_start(const struct host_env *env, struct usage_service **ret, char *err,
 			size_t errlen);
 
 /* Stop the threads and free; accepts NULL, returns NULL. After the gateway stopped. */
-struct billing_usage *billing_usage_stop(struct billing_usage *u);
+struct usage_service *billing_usage_stop(struct usage_service *u);
 
 #endif

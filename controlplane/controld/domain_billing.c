@@ -34,7 +34,7 @@
 struct billing_state {
 	struct billing_config cfg;
 	struct routes_billing *routes;
-	struct billing_usage *usage;
+	struct usage_service *usage;
 	struct billing *b; /* the thread's connection */
 	pthread_t thread;
 	bool running;
