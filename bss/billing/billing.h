@@ -68,6 +68,13 @@ struct billing_error {
 /* Bring the schema "billing" up to date. 0 or -errno with @err. */
 int billing_migrate(const char *url, char *err, size_t errlen);
 
+/*
+ * Test hook (CUCO_TEST_BILLING_DAYS_AHEAD): billing's calendar runs @days
+ * ahead of the clock, so that a test can invoice the cycle its real traffic
+ * is in. Set once at start; never in production.
+ */
+void billing_set_test_days_ahead(int days);
+
 /* A handle on its own connection with settings @cfg (copied). */
 int billing_open(const char *url, const struct billing_config *cfg, struct billing **ret,
 		 struct billing_error *err);

@@ -61,8 +61,56 @@ usage_read(struct db *db, int64_t after, size_t max, json_t **ret, char *err, si
 	return 0;
 }
 
+/*
+ * Issued invoices and credit notes, in the order of their numbers: a year's
+ * numbers are taken in commit order without gaps (invoice_numbers' row is
+ * held to the commit), so no invoice below one a feed has read can still
+ * come. The record's id is year * 10^9 + the number's seq.
+ */
+static const char *const invoice_columns[] = {
+	"id",	   "number",	 "kind",       "account_id", "customer_id", "cycle_start",
+	"cycle_end", "currency", "net_minor", "tax_minor",  "total_minor", "credited_invoice",
+	"issued_at", "due_at",	 NULL,
+};
+
+static int
+invoice_read(struct db *db, int64_t after, size_t max, json_t **ret, char *err, size_t errlen)
+{
+	char y[24], q[24], m[24];
+	const char *params[] = {y, q, m};
+	PGresult *res;
+	json_t *arr;
+	int n;
+
+	/* (year, seq) after the position's: the unique index's order. */
+	snprintf(y, sizeof(y), "%" PRId64, after / 1000000000);
+	snprintf(q, sizeof(q), "%" PRId64, after % 1000000000);
+	snprintf(m, sizeof(m), "%zu", max);
+	res = db_exec(db,
+		      "SELECT json_build_object('id', year::bigint * 1000000000 + seq, 'number', "
+		      "number, 'kind', kind, 'account_id', account_id, 'customer_id', customer_id, "
+		      "'cycle_start', cycle_start, 'cycle_end', cycle_end, 'currency', currency, "
+		      "'net_minor', net_minor, 'tax_minor', tax_minor, 'total_minor', total_minor, "
+		      "'credited_invoice', credited_invoice, 'issued_at', to_char(issued_at AT TIME "
+		      "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'due_at', to_char(due_at AT "
+		      "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))::text FROM invoices "
+		      "WHERE (year, seq) > ($1::int, $2::bigint) ORDER BY year, seq "
+		      "LIMIT $3::bigint",
+		      3, params, err, errlen, NULL);
+	if (res == NULL)
+		return -EIO;
+	arr = json_array();
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, json_loads(PQgetvalue(res, i, 0), 0, NULL));
+	PQclear(res);
+	*ret = arr;
+	return 0;
+}
+
 static const struct feed_source feed_sources[] = {
 	{"usage", usage_columns, usage_read},
+	{"invoices", invoice_columns, invoice_read},
 };
 
 const struct feed_source *

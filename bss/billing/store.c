@@ -216,8 +216,16 @@ bill_rollback(struct db *db)
 	db_rollback(db);
 }
 
+static _Atomic int days_ahead;
+
+void
+billing_set_test_days_ahead(int days)
+{
+	days_ahead = days;
+}
+
 int32_t
 bill_today(void)
 {
-	return (int32_t)(time(NULL) / 86400);
+	return (int32_t)(time(NULL) / 86400) + days_ahead;
 }

@@ -90,7 +90,7 @@ catalog_price_at(const json_t *doc, int64_t at_us, unsigned month, json_t **ret,
 	const char *id = json_string_value(json_object_get(doc, "id"));
 	const char *currency = NULL;
 	int64_t recurring = 0, one_time = 0, discount = 0;
-	const json_t *best = NULL;
+	const json_t *best = NULL, *usage = NULL;
 	json_t *prices = json_array(), *e;
 	char at[32];
 	size_t i;
@@ -117,10 +117,20 @@ catalog_price_at(const json_t *doc, int64_t at_us, unsigned month, json_t **ret,
 					    currency, unit);
 		}
 		currency = unit;
-		if (strcmp(type, "recurring") == 0)
+		if (strcmp(type, "usage") == 0) {
+			/* One price per GB beyond one allowance: two would not say which. */
+			if (usage != NULL) {
+				json_decref(prices);
+				return catalog_fail(err, -EINVAL, "invalid-argument", "at",
+						    "offering %s has two usage prices at that date",
+						    id);
+			}
+			usage = e;
+		} else if (strcmp(type, "recurring") == 0) {
 			recurring += minor;
-		else
+		} else {
 			one_time += minor;
+		}
 		json_array_append_new(prices,
 				      json_string(json_string_value(json_object_get(e, "id"))));
 	}
@@ -157,6 +167,14 @@ catalog_price_at(const json_t *doc, int64_t at_us, unsigned month, json_t **ret,
 				 json_integer_value(json_object_get(best, "duration_months")))
 		     : json_null(),
 		"prices", prices);
+	/* Usage beyond the allowance, per GB (billing rates it with the cycle). */
+	if (*ret != NULL && usage != NULL)
+		json_object_set_new(
+			*ret, "usage",
+			json_pack("{s:I, s:I}", "allowance_gb",
+				  json_integer_value(json_object_get(usage, "x-allowanceGB")),
+				  "per_gb_minor",
+				  json_integer_value(json_object_get(usage, "x-minorUnits"))));
 	if (*ret == NULL)
 		return catalog_fail(err, -ENOMEM, "internal", "", "out of memory");
 	return 0;

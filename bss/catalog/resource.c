@@ -439,12 +439,46 @@ norm_money(struct norm *n)
 	return 0;
 }
 
+/*
+ * A usage price: the price (x-minorUnits) of each GB (10^9 bytes) beyond
+ * x-allowanceGB included per month (default 0), billed with the cycle.
+ */
+static int
+norm_usage_price(struct norm *n, const json_t *period, const json_t *len)
+{
+	const json_t *uom = json_object_get(n->in, "unitOfMeasure");
+	const json_t *allow = json_object_get(n->in, "x-allowanceGB");
+	const json_t *amount = json_object_get(uom, "amount");
+	const char *units = json_string_value(json_object_get(uom, "units"));
+
+	if ((period && !json_is_null(period)) || (len && !json_is_null(len)))
+		return catalog_fail(n->err, -EINVAL, "invalid-argument",
+				    period && !json_is_null(period) ? "/recurringChargePeriodType"
+								    : "/recurringChargePeriodLength",
+				    "a usage price has no recurring charge period");
+	if (!json_is_object(uom) || !json_is_number(amount) || json_number_value(amount) != 1.0 ||
+	    units == NULL || strcmp(units, "GB") != 0)
+		return catalog_fail(n->err, -EINVAL, "invalid-argument", "/unitOfMeasure",
+				    "unitOfMeasure: a usage price is per GB: {\"amount\": 1, "
+				    "\"units\": \"GB\"}");
+	if (allow != NULL && !json_is_null(allow) &&
+	    (!json_is_integer(allow) || json_integer_value(allow) < 0 ||
+	     json_integer_value(allow) > 1000000000))
+		return catalog_fail(n->err, -EINVAL, "invalid-argument", "/x-allowanceGB",
+				    "x-allowanceGB: GB included a month, 0 to 1000000000");
+	json_object_set_new(n->out, "unitOfMeasure", json_pack("{s:i, s:s}", "amount", 1, "units",
+								 "GB"));
+	json_object_set_new(n->out, "x-allowanceGB",
+			    json_integer(json_is_integer(allow) ? json_integer_value(allow) : 0));
+	return 0;
+}
+
 static int
 norm_price(struct norm *n)
 {
 	static const char *const m[] = {TMF_MEMBERS, "priceType", "recurringChargePeriodType",
 					"recurringChargePeriodLength", "price", "x-minorUnits",
-					"isBundle", NULL};
+					"unitOfMeasure", "x-allowanceGB", "isBundle", NULL};
 	const char *type = json_string_value(json_object_get(n->in, "priceType"));
 	const json_t *period = json_object_get(n->in, "recurringChargePeriodType");
 	const json_t *len = json_object_get(n->in, "recurringChargePeriodLength");
@@ -454,11 +488,19 @@ norm_price(struct norm *n)
 	r = only_members(n, n->in, "", m) ?: take_bool(n, "isBundle", false) ?: norm_money(n);
 	if (r < 0)
 		return r;
-	if (type == NULL || (strcmp(type, "recurring") != 0 && strcmp(type, "oneTime") != 0))
+	if (type == NULL || (strcmp(type, "recurring") != 0 && strcmp(type, "oneTime") != 0 &&
+			     strcmp(type, "usage") != 0))
 		return catalog_fail(n->err, -EINVAL, "invalid-argument", "/priceType",
-				    "priceType: must be recurring or oneTime");
+				    "priceType: must be recurring, oneTime or usage");
 	recurring = strcmp(type, "recurring") == 0;
 	json_object_set_new(n->out, "priceType", json_string(type));
+	if (strcmp(type, "usage") == 0)
+		return norm_usage_price(n, period, len);
+	if (json_object_get(n->in, "unitOfMeasure") || json_object_get(n->in, "x-allowanceGB"))
+		return catalog_fail(n->err, -EINVAL, "invalid-argument",
+				    json_object_get(n->in, "unitOfMeasure") ? "/unitOfMeasure"
+									     : "/x-allowanceGB",
+				    "only a usage price has a unit of measure and an allowance");
 	if (!recurring) {
 		if ((period && !json_is_null(period)) || (len && !json_is_null(len)))
 			return catalog_fail(n->err, -EINVAL, "invalid-argument",

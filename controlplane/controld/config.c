@@ -139,7 +139,7 @@ parse_size(const char *s, uint64_t *ret)
 }
 
 /* What a feed may export (bss/billing/feed.h's sources). */
-static const char *const feed_sources[] = {"usage"};
+static const char *const feed_sources[] = {"usage", "invoices"};
 
 static bool
 feed_name_ok(const char *s)
@@ -171,9 +171,12 @@ parse_feed(const char *name, const struct conf_line *l, struct ctl_config *cfg, 
 	for (size_t i = 0; i < sizeof(feed_sources) / sizeof(feed_sources[0]); i++)
 		known |= strcmp(l->w[2], feed_sources[i]) == 0;
 	if (!known)
-		return ERR(l, "feed", "unknown source '%s' (expected usage)", l->w[2]);
+		return ERR(l, "feed", "unknown source '%s' (expected usage or invoices)", l->w[2]);
 	if (strcmp(l->w[3], "csv") && strcmp(l->w[3], "jsonl") && strcmp(l->w[3], "ipfix"))
 		return ERR(l, "feed", "unknown format '%s' (expected csv, jsonl or ipfix)", l->w[3]);
+	if (strcmp(l->w[3], "ipfix") == 0 && strcmp(l->w[2], "usage") != 0)
+		return ERR(l, "feed", "format ipfix carries usage records only, not %s (use csv "
+			   "or jsonl)", l->w[2]);
 	if (strcmp(l->w[3], "ipfix") == 0 ? strchr(l->w[4], ':') == NULL : l->w[4][0] != '/')
 		return ERR(l, "feed", "target '%s': expected %s", l->w[4],
 			   strcmp(l->w[3], "ipfix") == 0 ? "HOST:PORT" : "an absolute directory");

@@ -33,7 +33,7 @@
  *                               domains in other processes
  *   feed NAME SOURCE FORMAT TARGET [interval SECONDS] [max RECORDS] [domain ID]
  *                               an export feed of the billing domain (docs/usage.md):
- *                               SOURCE usage; FORMAT csv or jsonl (TARGET a
+ *                               SOURCE usage or invoices; FORMAT csv or jsonl (TARGET a
  *                               directory) or ipfix (TARGET HOST:PORT, UDP);
  *                               a batch every interval (default 60 s) of at most
  *                               max records (default 100000); domain: the IPFIX

@@ -144,6 +144,16 @@ billing_start(const struct host_env *env, void **ret_state, char *err, size_t er
 	pthread_cond_init(&st->cond, NULL);
 	if (crash != NULL && strncmp(crash, "billing-run:after:", 18) == 0)
 		st->crash_after = strtol(crash + 18, NULL, 10);
+	if (getenv("CUCO_TEST_BILLING_DAYS_AHEAD") != NULL) {
+		long days = strtol(getenv("CUCO_TEST_BILLING_DAYS_AHEAD"), NULL, 10);
+
+		if (days > 0 && days <= 400) {
+			log_warn("test hook CUCO_TEST_BILLING_DAYS_AHEAD: billing's calendar runs "
+				 "%ld days ahead",
+				 days);
+			billing_set_test_days_ahead((int)days);
+		}
+	}
 	r = billing_open(env->cfg->database, &st->cfg, &st->b, &e);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", e.message);

@@ -388,6 +388,23 @@ test_price_at(void **state)
 	assert_int_equal(I(r, "recurring_minor"), 3999);
 	assert_int_equal(json_array_size(json_object_get(r, "prices")), 3);
 	json_decref(r);
+	/* a usage price: per GB beyond an allowance, in the snapshot, not in the total */
+	json_array_append_new(json_object_get(doc, "productOfferingPrice"),
+			      json_pack("{s:s, s:s, s:{s:s, s:f}, s:i, s:{s:i, s:s}, s:i}", "id",
+					"u1", "priceType", "usage", "price", "unit", "EUR", "value",
+					1.5, "x-minorUnits", 150, "unitOfMeasure", "amount", 1,
+					"units", "GB", "x-allowanceGB", 200));
+	assert_int_equal(catalog_price_at(doc, T("2026-06-01"), 2, &r, &e), 0);
+	assert_int_equal(I(r, "total_minor"), 2999);
+	assert_int_equal(I(json_object_get(r, "usage"), "allowance_gb"), 200);
+	assert_int_equal(I(json_object_get(r, "usage"), "per_gb_minor"), 150);
+	json_decref(r);
+	/* two usage prices at once: which one would apply is not said */
+	json_array_append_new(json_object_get(doc, "productOfferingPrice"),
+			      json_pack("{s:s, s:s, s:{s:s, s:f}, s:i}", "id", "u2", "priceType",
+					"usage", "price", "unit", "EUR", "value", 1.0,
+					"x-minorUnits", 100));
+	assert_int_equal(catalog_price_at(doc, T("2026-06-01"), 2, &r, &e), -EINVAL);
 	assert_int_equal(catalog_price_at(doc, T("2027-01-20"), 0, &r, &e), -EINVAL);
 	assert_string_equal(e.field, "month");
 	assert_true(catalog_offering_orderable(doc, T("2027-01-01")));

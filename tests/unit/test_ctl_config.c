@@ -72,10 +72,12 @@ test_feeds(void **state)
 	char err[256];
 
 	assert_int_equal(parse("feed bill usage csv /var/feeds interval 5 max 1000\n"
-			       "feed fix usage ipfix 192.0.2.10:4739 domain 7\n",
+			       "feed fix usage ipfix 192.0.2.10:4739 domain 7\n"
+			       "feed inv invoices jsonl /var/lib/cuco/feeds/inv\n",
 			       &cfg, err, sizeof(err)),
 			 0);
-	assert_int_equal(cfg.n_feeds, 2);
+	assert_int_equal(cfg.n_feeds, 3);
+	assert_string_equal(cfg.feeds[2].source, "invoices");
 	assert_string_equal(cfg.feeds[0].name, "bill");
 	assert_string_equal(cfg.feeds[0].format, "csv");
 	assert_string_equal(cfg.feeds[0].target, "/var/feeds");
@@ -105,7 +107,8 @@ test_errors(void **state)
 		{"log-level loud\n", "t.conf:1: log-level: expected error"},
 		{"feed f usage csv\n", "t.conf:1: feed: expected 'feed NAME SOURCE"},
 		{"feed f/x usage csv /d\n", "t.conf:1: feed: name 'f/x'"},
-		{"feed f invoices csv /d\n", "t.conf:1: feed: unknown source 'invoices'"},
+		{"feed f calls csv /d\n", "t.conf:1: feed: unknown source 'calls'"},
+		{"feed f invoices ipfix 192.0.2.1:4739\n", "t.conf:1: feed: format ipfix carries"},
 		{"feed f usage xml /d\n", "t.conf:1: feed: unknown format 'xml'"},
 		{"feed f usage csv rel\n", "t.conf:1: feed: target 'rel': expected an absolute"},
 		{"feed f usage ipfix host\n", "t.conf:1: feed: target 'host': expected HOST:PORT"},
