@@ -24,6 +24,22 @@
 
 /* ---- sources ------------------------------------------------------------------------- */
 
+/* A source's rows (one JSON text each) as an array in @ret; consumes @res. */
+static int
+rows_json(PGresult *res, json_t **ret)
+{
+	json_t *arr;
+
+	if (res == NULL)
+		return -EIO;
+	arr = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(arr, json_loads(PQgetvalue(res, i, 0), 0, NULL));
+	PQclear(res);
+	*ret = arr;
+	return 0;
+}
+
 static const char *const usage_columns[] = {
 	"id",	      "service_id", "dataplane",  "boot_id",	"seq",		"start_time",
 	"end_time", "bytes_up",   "bytes_down", "packets_up", "packets_down", NULL,
@@ -35,8 +51,6 @@ usage_read(struct db *db, int64_t after, size_t max, json_t **ret, char *err, si
 	char a[24], m[24];
 	const char *params[] = {a, m};
 	PGresult *res;
-	json_t *arr;
-	int n;
 
 	snprintf(a, sizeof(a), "%" PRId64, after);
 	snprintf(m, sizeof(m), "%zu", max);
@@ -50,15 +64,7 @@ usage_read(struct db *db, int64_t after, size_t max, json_t **ret, char *err, si
 		      "1000)::bigint, 'end_ms', (extract(epoch FROM end_time) * 1000)::bigint)::text "
 		      "FROM usage WHERE id > $1::bigint ORDER BY id LIMIT $2::bigint",
 		      2, params, err, errlen, NULL);
-	if (res == NULL)
-		return -EIO;
-	arr = json_array();
-	n = PQntuples(res);
-	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, json_loads(PQgetvalue(res, i, 0), 0, NULL));
-	PQclear(res);
-	*ret = arr;
-	return 0;
+	return rows_json(res, ret);
 }
 
 /*
@@ -79,8 +85,6 @@ invoice_read(struct db *db, int64_t after, size_t max, json_t **ret, char *err, 
 	char y[24], q[24], m[24];
 	const char *params[] = {y, q, m};
 	PGresult *res;
-	json_t *arr;
-	int n;
 
 	/* (year, seq) after the position's: the unique index's order. */
 	snprintf(y, sizeof(y), "%" PRId64, after / 1000000000);
@@ -97,15 +101,7 @@ invoice_read(struct db *db, int64_t after, size_t max, json_t **ret, char *err, 
 		      "WHERE (year, seq) > ($1::int, $2::bigint) ORDER BY year, seq "
 		      "LIMIT $3::bigint",
 		      3, params, err, errlen, NULL);
-	if (res == NULL)
-		return -EIO;
-	arr = json_array();
-	n = PQntuples(res);
-	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, json_loads(PQgetvalue(res, i, 0), 0, NULL));
-	PQclear(res);
-	*ret = arr;
-	return 0;
+	return rows_json(res, ret);
 }
 
 static const struct feed_source feed_sources[] = {
