@@ -10,7 +10,9 @@ import itertools
 import os
 import re
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,33 @@ def pytest_runtest_makereport(item, call):
         if isinstance(lab, cucolab.Lab):
             report.sections.append((f"cuco-dataplane log ({lab.log_path})",
                                     lab.log_tail(40)))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nfcapd(request):
+    """An IPFIX collector (Debian's nfdump nfcapd) on 127.0.0.1 for a module
+    that sets IPFIX_PORT and FEEDS (it writes into FEEDS/nfcapd), started
+    before the module's controld so that its feed's first datagrams are
+    heard. None for other modules."""
+    port = getattr(request.module, "IPFIX_PORT", None)
+    if port is None:
+        yield None
+        return
+    out = Path(request.module.FEEDS) / "nfcapd"
+    out.mkdir(parents=True, exist_ok=True)
+    p = subprocess.Popen(["nfcapd", "-w", str(out), "-b", "127.0.0.1", "-p", str(port),
+                          "-t", "3600"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    try:
+        time.sleep(0.5)
+        assert p.poll() is None, p.stderr.read().decode(errors="replace")
+        yield p
+    finally:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)

@@ -120,26 +120,6 @@ def sql(ctld, text):
     return cucoctld.psql(ctld.db_url, text)
 
 
-@pytest.fixture(scope="module")
-def nfcapd():
-    p = subprocess.Popen(["nfcapd", "-w", str(FEEDS / "nfcapd"), "-b", "127.0.0.1",
-                          "-p", str(IPFIX_PORT), "-t", "3600"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                         start_new_session=True)
-    try:
-        time.sleep(0.5)
-        assert p.poll() is None, p.stderr.read().decode(errors="replace")
-        yield p
-    finally:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(10)
-
-
 def metered_offerings(api_post, api_patch, token, specs):
     """Metered 20 and Metered 50: Fiber 20's and 50's access at a monthly
     price, and one usage price per GB, no allowance."""

@@ -75,27 +75,6 @@ def wait_for(what, fn, timeout):
         time.sleep(0.1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def nfcapd():
-    """The IPFIX collector, listening before controld's feed sends."""
-    p = subprocess.Popen(["nfcapd", "-w", str(FEEDS / "nfcapd"), "-b", "127.0.0.1",
-                          "-p", str(IPFIX_PORT), "-t", "3600"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                         start_new_session=True)
-    try:
-        time.sleep(0.5)
-        assert p.poll() is None, p.stderr.read().decode(errors="replace")
-        yield p
-    finally:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(10)
-
-
 @pytest.fixture(scope="module")
 def env(lab, ctld):
     try:
