@@ -462,3 +462,25 @@ out_rollback:
 	json_decref(ev.payload);
 	return rc;
 }
+
+int
+inbox_prune(struct db *db, unsigned retention_s, size_t max, size_t *ret_n, char *err,
+	    size_t errlen)
+{
+	char r[24], m[24];
+	const char *params[] = {r, m};
+	PGresult *res;
+
+	*ret_n = 0;
+	snprintf(r, sizeof(r), "%u", retention_s);
+	snprintf(m, sizeof(m), "%zu", max);
+	res = db_exec(db,
+		      "DELETE FROM inbox_seen WHERE ctid = ANY (ARRAY(SELECT ctid FROM inbox_seen"
+		      " WHERE seen_at < now() - make_interval(secs => $1::int) LIMIT $2::int))",
+		      2, params, err, errlen, NULL);
+	if (res == NULL)
+		return -EIO;
+	*ret_n = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}

@@ -74,6 +74,17 @@ int inbox_apply_batch(struct db *db, const struct inbox *in, const char *source,
 		      size_t *ret_n, char *err, size_t errlen);
 
 /*
+ * Forget at most @max dedupe records (events and command replies, every
+ * consumer of @db's schema) older than @retention_s seconds; *@ret_n: how
+ * many. Positions keep an event below them out; events are numbered once,
+ * so an old event id never comes back under a new seq; a command retried
+ * after the retention runs again, which its step id makes harmless.
+ * Returns 0 or -EIO.
+ */
+int inbox_prune(struct db *db, unsigned retention_s, size_t max, size_t *ret_n, char *err,
+		size_t errlen);
+
+/*
  * Dead letters of @consumer (NULL: every consumer), newest first, at most
  * @max, as a JSON array of {id, consumer, source, seq, event_id, type,
  * payload, error, attempts, parked_at, replayed_at, state}. Only parked ones

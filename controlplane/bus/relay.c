@@ -11,6 +11,11 @@
 #include "controlplane/bus/bus_private.h"
 
 #define RELAY_RETRY_MS 1000 /* after a database failure */
+/* inbox_seen records (event ids, command replies) are kept a week. */
+#define BUS_SEEN_RETENTION_S (7u * 86400u)
+#define BUS_PRUNE_FIRST_MS 60000u	 /* after the start */
+#define BUS_PRUNE_MS (3600u * 1000u) /* then hourly, sooner while a bite was full */
+#define BUS_PRUNE_MAX 10000u
 
 /* One event: [topic "<domain>.<type>"][envelope]. */
 static int
@@ -108,6 +113,7 @@ bus_relay_main(void *arg)
 	bool healthy = true, started = false, wake = true;
 	int fd = s->cfg.no_notify ? -1 : outbox_wake_fd(s->name);
 	uint64_t next_poll = 0, next_hb = 0, retry_at = 0, now;
+	uint64_t next_prune = cuco_monotonic_ms() + BUS_PRUNE_FIRST_MS;
 	char err[256];
 	int64_t last;
 
@@ -146,6 +152,17 @@ bus_relay_main(void *arg)
 		if (started && now >= next_hb) {
 			publish_heartbeat(s);
 			next_hb = now + s->cfg.heartbeat_ms;
+		}
+		/* The domain's dedupe records, in bounded bites, off the hot path. */
+		if (healthy && started && now >= next_prune) {
+			size_t n = 0;
+
+			if (inbox_prune(s->relay_db, BUS_SEEN_RETENTION_S, BUS_PRUNE_MAX, &n, err,
+					sizeof(err)) < 0) {
+				healthy = false;
+				retry_at = now + RELAY_RETRY_MS;
+			}
+			next_prune = now + (n == BUS_PRUNE_MAX ? 1000 : BUS_PRUNE_MS);
 		}
 	}
 	return NULL;

@@ -187,6 +187,31 @@ test_apply_batch(void **state)
 	db_close(db);
 }
 
+/* Dedupe records older than the retention go, in bites; newer ones stay. */
+static void
+test_prune(void **state)
+{
+	struct pgtest *t = pgtest_get(state);
+	struct db *db = setup(t);
+	char err[256];
+	size_t n;
+
+	pgtest_admin_value(t,
+			   "INSERT INTO billing.inbox_seen (consumer, id, source, seen_at) SELECT "
+			   "'billing', 'old-' || i, 'customer', now() - interval '8 days' FROM "
+			   "generate_series(1, 5) i; INSERT INTO billing.inbox_seen (consumer, id, "
+			   "source) VALUES ('billing', 'new', 'customer'); SELECT 1",
+			   err, sizeof(err));
+	assert_int_equal(inbox_prune(db, 7 * 86400, 3, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(inbox_prune(db, 7 * 86400, 3, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(inbox_prune(db, 7 * 86400, 3, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	count_rows(t, "SELECT string_agg(id, ',') FROM billing.inbox_seen", "new");
+	db_close(db);
+}
+
 static void
 test_poison_parked_then_replayed(void **state)
 {
@@ -330,6 +355,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_apply_once_in_order, pgtest_setup,
 						pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_batch, pgtest_setup, pgtest_teardown),
+		cmocka_unit_test_setup_teardown(test_prune, pgtest_setup, pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_poison_parked_then_replayed, pgtest_setup,
 						pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_command_idempotent, pgtest_setup,
