@@ -186,18 +186,9 @@ int
 billing_account_get(struct billing *b, const struct cuco_principal *p, const char *id,
 		    json_t **ret, struct billing_error *err)
 {
-	const char *params[] = {id, bill_own_customer(p)};
-	int rc;
-
-	if (!bill_may_read(p))
-		return bill_deny(p, err);
-	if (!outbox_uuid_valid(id))
-		return bill_fail(err, -ENOENT, "not-found", "", "billing account %s: not found", id);
-	rc = bill_doc(b->db, ACCOUNT_DOC " WHERE id = $1 AND ($2::uuid IS NULL OR customer_id = $2)",
-		      2, params, ret, err);
-	return rc == -ENOENT ? bill_fail(err, -ENOENT, "not-found", "",
-					 "billing account %s: not found", id)
-			     : rc;
+	return bill_own_doc(b, p, "billing account", id,
+			    ACCOUNT_DOC " WHERE id = $1 AND ($2::uuid IS NULL OR customer_id = $2)",
+			    ret, err);
 }
 
 int

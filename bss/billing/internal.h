@@ -26,6 +26,15 @@ int bill_doc(struct db *db, const char *sql, int n, const char *const *params, j
 	     struct billing_error *err);
 
 /*
+ * GET of one resource by id as the caller may see it: @sql answers one
+ * document with $1 the id and $2 the caller's own customer (NULL: any).
+ * Refusal for a caller who may not read; not-found naming @what for a bad
+ * id, a missing one or another customer's.
+ */
+int bill_own_doc(struct billing *b, const struct cuco_principal *p, const char *what,
+		 const char *id, const char *sql, json_t **ret, struct billing_error *err);
+
+/*
  * A page of documents: @sql answers (doc, count(*) OVER ()) rows, its last two
  * parameters are LIMIT and OFFSET (written here from @f).
  */

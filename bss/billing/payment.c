@@ -368,19 +368,9 @@ int
 billing_payment_get(struct billing *b, const struct cuco_principal *p, const char *id,
 		    json_t **ret, struct billing_error *err)
 {
-	const char *params[] = {id, bill_own_customer(p)};
-	int rc;
-
-	if (!bill_may_read(p))
-		return bill_deny(p, err);
-	if (!outbox_uuid_valid(id))
-		return bill_fail(err, -ENOENT, "not-found", "", "payment %s: not found", id);
-	rc = bill_doc(b->db,
-		      PAYMENT_DOC " JOIN accounts a ON a.id = p.account_id WHERE p.id = $1 AND "
-				  "($2::uuid IS NULL OR a.customer_id = $2)",
-		      2, params, ret, err);
-	return rc == -ENOENT ? bill_fail(err, -ENOENT, "not-found", "", "payment %s: not found", id)
-			     : rc;
+	return bill_own_doc(b, p, "payment", id,
+			    PAYMENT_DOC " JOIN accounts a ON a.id = p.account_id WHERE p.id = $1 AND "
+			    "($2::uuid IS NULL OR a.customer_id = $2)", ret, err);
 }
 
 int
@@ -411,20 +401,9 @@ int
 billing_bill_get(struct billing *b, const struct cuco_principal *p, const char *id, json_t **ret,
 		 struct billing_error *err)
 {
-	const char *params[] = {id, bill_own_customer(p)};
-	int rc;
-
-	if (!bill_may_read(p))
-		return bill_deny(p, err);
-	if (!outbox_uuid_valid(id))
-		return bill_fail(err, -ENOENT, "not-found", "", "customer bill %s: not found", id);
-	rc = bill_doc(b->db,
-		      "SELECT bill_doc(i) FROM invoices i WHERE id = $1 AND ($2::uuid IS NULL OR "
-		      "customer_id = $2)",
-		      2, params, ret, err);
-	return rc == -ENOENT ? bill_fail(err, -ENOENT, "not-found", "",
-					 "customer bill %s: not found", id)
-			     : rc;
+	return bill_own_doc(b, p, "customer bill", id,
+			    "SELECT bill_doc(i) FROM invoices i WHERE id = $1 AND ($2::uuid IS NULL OR "
+			    "customer_id = $2)", ret, err);
 }
 
 int
@@ -706,20 +685,10 @@ int
 billing_line_get(struct billing *b, const struct cuco_principal *p, const char *id, json_t **ret,
 		 struct billing_error *err)
 {
-	const char *params[] = {id, bill_own_customer(p)};
-	int rc;
-
-	if (!bill_may_read(p))
-		return bill_deny(p, err);
-	if (!outbox_uuid_valid(id))
-		return bill_fail(err, -ENOENT, "not-found", "", "billing rate %s: not found", id);
-	rc = bill_doc(b->db,
-		      "SELECT line_doc(l, i) FROM invoice_lines l JOIN invoices i ON i.id = "
-		      "l.invoice_id WHERE l.id = $1 AND ($2::uuid IS NULL OR i.customer_id = $2)",
-		      2, params, ret, err);
-	return rc == -ENOENT ? bill_fail(err, -ENOENT, "not-found", "",
-					 "billing rate %s: not found", id)
-			     : rc;
+	return bill_own_doc(b, p, "billing rate", id,
+			    "SELECT line_doc(l, i) FROM invoice_lines l JOIN invoices i ON i.id = "
+			    "l.invoice_id WHERE l.id = $1 AND ($2::uuid IS NULL OR i.customer_id = $2)",
+			    ret, err);
 }
 
 int

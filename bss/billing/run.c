@@ -759,20 +759,10 @@ int
 billing_on_demand_get(struct billing *b, const struct cuco_principal *p, const char *id,
 		      json_t **ret, struct billing_error *err)
 {
-	const char *params[] = {id, bill_own_customer(p)};
-	int rc;
-
-	if (!bill_may_read(p))
-		return bill_deny(p, err);
-	if (!outbox_uuid_valid(id))
-		return bill_fail(err, -ENOENT, "not-found", "", "bill request %s: not found", id);
-	rc = bill_doc(b->db,
-		      "SELECT " REQUEST_DOC " FROM bill_requests q JOIN accounts a ON a.id = "
-		      "q.account_id WHERE q.id = $1 AND ($2::uuid IS NULL OR a.customer_id = $2)",
-		      2, params, ret, err);
-	return rc == -ENOENT ? bill_fail(err, -ENOENT, "not-found", "", "bill request %s: not found",
-					 id)
-			     : rc;
+	return bill_own_doc(b, p, "bill request", id,
+			    "SELECT " REQUEST_DOC " FROM bill_requests q JOIN accounts a ON a.id = "
+			    "q.account_id WHERE q.id = $1 AND ($2::uuid IS NULL OR a.customer_id = $2)",
+			    ret, err);
 }
 
 int

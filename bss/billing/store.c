@@ -114,6 +114,22 @@ bill_doc(struct db *db, const char *sql, int n, const char *const *params, json_
 }
 
 int
+bill_own_doc(struct billing *b, const struct cuco_principal *p, const char *what,
+	     const char *id, const char *sql, json_t **ret, struct billing_error *err)
+{
+	const char *params[] = {id, bill_own_customer(p)};
+	int rc;
+
+	if (!bill_may_read(p))
+		return bill_deny(p, err);
+	if (!outbox_uuid_valid(id))
+		return bill_fail(err, -ENOENT, "not-found", "", "%s %s: not found", what, id);
+	rc = bill_doc(b->db, sql, 2, params, ret, err);
+	return rc == -ENOENT ? bill_fail(err, -ENOENT, "not-found", "", "%s %s: not found", what, id)
+			     : rc;
+}
+
+int
 bill_page(struct db *db, const char *sql, int n, const char **params,
 	  const struct billing_filter *f, json_t **ret, int64_t *ret_total,
 	  struct billing_error *err)
