@@ -95,13 +95,26 @@ dun_account(struct billing *b, const char *account, unsigned *ret_actions,
 	rc = bill_begin(b->db, err);
 	if (rc < 0)
 		return rc;
+	/*
+	 * Lock the account first, on its own: a payment holding it may settle
+	 * the bill, and a join re-checked after the wait would still see that
+	 * bill as open and take the step again. The next statement's snapshot
+	 * sees what the payment committed.
+	 */
+	res = bill_exec(b->db, "SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE", 1, params, err,
+			&rc);
+	PQclear(res);
+	if (rc < 0) {
+		bill_rollback(b->db);
+		return rc;
+	}
 	res = bill_exec(b->db,
 			"SELECT a.dunning_step, a.version, a.customer_id, a.suspension, i.id, "
 			"i.number, floor(extract(epoch FROM now() - i.due_at) / 86400)::bigint "
 			"FROM accounts a JOIN LATERAL (SELECT id, number, due_at FROM invoices WHERE "
 			"account_id = a.id AND kind = 'invoice' AND state IN ('sent', "
 			"'partiallyPaid') AND due_at <= now() ORDER BY due_at, year, seq LIMIT 1) i "
-			"ON true WHERE a.id = $1 AND a.state <> 'closed' FOR UPDATE OF a",
+			"ON true WHERE a.id = $1 AND a.state <> 'closed'",
 			1, params, err, &rc);
 	if (res == NULL || PQntuples(res) == 0) {
 		PQclear(res);
