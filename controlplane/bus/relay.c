@@ -11,6 +11,13 @@
 #include "controlplane/bus/bus_private.h"
 
 #define RELAY_RETRY_MS 1000 /* after a database failure */
+/*
+ * A round that found events holds the next one back this long: under a
+ * steady write load one numbering transaction (and its WAL flush), one
+ * publish and one batch of each consumer cover the commits of the
+ * interval, not one each. An event after a quiet spell goes at once.
+ */
+#define RELAY_COALESCE_MS 5
 /* inbox_seen records (event ids, command replies) are kept a week. */
 #define BUS_SEEN_RETENTION_S (7u * 86400u)
 #define BUS_PRUNE_FIRST_MS 60000u	 /* after the start */
@@ -112,7 +119,7 @@ bus_relay_main(void *arg)
 	struct bus_served *s = arg;
 	bool healthy = true, started = false, wake = true;
 	int fd = s->cfg.no_notify ? -1 : outbox_wake_fd(s->name);
-	uint64_t next_poll = 0, next_hb = 0, retry_at = 0, now;
+	uint64_t next_poll = 0, next_hb = 0, retry_at = 0, hold_until = 0, now;
 	uint64_t next_prune = cuco_monotonic_ms() + BUS_PRUNE_FIRST_MS;
 	char err[256];
 	int64_t last;
@@ -133,20 +140,28 @@ bus_relay_main(void *arg)
 			}
 		}
 		zmq_pollitem_t item = {.fd = fd, .events = ZMQ_POLLIN};
+		long timeout = BUS_TICK_MS;
 
+		/* A wakeup inside the hold: sleep to its end, the wakeup kept. */
+		if (wake && now < hold_until)
+			timeout = (long)(hold_until - now);
 		if (fd >= 0) {
-			if (zmq_poll(&item, 1, BUS_TICK_MS) > 0 && drain_wake(fd))
+			if (zmq_poll(&item, 1, timeout) > 0 && drain_wake(fd))
 				wake = true;
 		} else {
-			zmq_poll(NULL, 0, BUS_TICK_MS);
+			zmq_poll(NULL, 0, timeout);
 		}
 		now = cuco_monotonic_ms();
-		if (healthy && started && (wake || now >= next_poll)) {
+		if (healthy && started && ((wake && now >= hold_until) || now >= next_poll)) {
+			int64_t before = atomic_load(&s->published);
+
 			wake = false;
 			next_poll = now + s->cfg.poll_ms;
 			if (publish_pending(s) < 0) {
 				healthy = false;
 				retry_at = now + RELAY_RETRY_MS;
+			} else if (atomic_load(&s->published) != before) {
+				hold_until = now + RELAY_COALESCE_MS;
 			}
 		}
 		if (started && now >= next_hb) {
