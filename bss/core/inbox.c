@@ -182,14 +182,19 @@ had_failures(const PGresult *failures, const char *event_id)
 	return false;
 }
 
+/* A handler failed in a batch without savepoints: run the batch again with them. */
+#define BATCH_CAREFULLY 1
+
 /*
- * One event of a batch: a savepoint and its dedupe record in one round
- * trip (a conflict: seen before, skipped), then the handler; a failure
- * goes back to the savepoint and is counted (and parked at the last).
+ * One event of a batch: its dedupe record (a conflict: seen before,
+ * skipped), then the handler. @careful: both after a savepoint, in the
+ * same round trip, and a failure goes back to the savepoint and is counted
+ * (and parked at the last); otherwise a failure returns BATCH_CAREFULLY.
  */
 static int
 batch_one(struct db *db, const struct inbox *in, const char *source, const struct es_event *ev,
-	  const PGresult *failures, enum inbox_outcome *ret, char *err, size_t errlen)
+	  const PGresult *failures, bool careful, enum inbox_outcome *ret, char *err,
+	  size_t errlen)
 {
 	const char *seen[3] = {in->consumer, ev->event_id, source};
 	const struct db_stmt s[2] = {
@@ -198,23 +203,29 @@ batch_one(struct db *db, const struct inbox *in, const char *source, const struc
 		 " ON CONFLICT DO NOTHING RETURNING 1",
 		 3, seen},
 	};
+	size_t first = careful ? 0 : 1, n = in->handler_dedupes ? 1 : 2;
 	char herr[512] = "", state[6];
+	bool fresh = true;
 	PGresult *r[2];
 	size_t failed;
-	bool fresh;
 	int rc, hrc;
 
-	if (db_pipeline(db, s, 2, r, &failed, state, err, errlen) < 0)
-		return -EIO;
-	fresh = PQntuples(r[1]) == 1;
-	PQclear(r[0]);
-	PQclear(r[1]);
+	if (first < n) {
+		if (db_pipeline(db, s + first, n - first, r, &failed, state, err, errlen) < 0)
+			return -EIO;
+		if (!in->handler_dedupes)
+			fresh = PQntuples(r[n - first - 1]) == 1;
+		for (size_t i = 0; i < n - first; i++)
+			PQclear(r[i]);
+	}
 	if (!fresh) {
 		/* Delivered again under another seq: only move past it. */
 		*ret = INBOX_SKIPPED;
 		return 0;
 	}
 	hrc = in->handler(db, source, ev, in->arg, herr, sizeof(herr));
+	if (hrc != 0 && !careful)
+		return BATCH_CAREFULLY;
 	if (hrc == 0) {
 		*ret = INBOX_APPLIED;
 		return had_failures(failures, ev->event_id)
@@ -240,6 +251,7 @@ inbox_apply_batch(struct db *db, const struct inbox *in, const char *source,
 		  char *err, size_t errlen)
 {
 	PGresult *failures = NULL;
+	bool careful = false;
 	int64_t pos, start;
 	size_t i;
 	int rc;
@@ -255,6 +267,7 @@ inbox_apply_batch(struct db *db, const struct inbox *in, const char *source,
 			snprintf(err, errlen, "inbox: bad consumer, source or event");
 			return -EINVAL;
 		}
+again:
 	rc = db_begin(db);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", db_error(db));
@@ -274,7 +287,14 @@ inbox_apply_batch(struct db *db, const struct inbox *in, const char *source,
 			i++;
 			break;
 		}
-		rc = batch_one(db, in, source, &ev[i], failures, &ret[i], err, errlen);
+		rc = batch_one(db, in, source, &ev[i], failures, careful, &ret[i], err, errlen);
+		if (rc == BATCH_CAREFULLY) {
+			PQclear(failures);
+			failures = NULL;
+			rollback(db);
+			careful = true;
+			goto again;
+		}
 		if (rc == 0 && ret[i] != INBOX_FAILED)
 			pos = ev[i].seq;
 		/* A failure is recorded; what follows waits for the retry. */

@@ -38,6 +38,12 @@ struct inbox {
 	unsigned max_attempts;  /* failures before parking, >= 1 */
 	inbox_handler_fn handler;
 	void *arg;
+	/*
+	 * The handler keeps event ids unique itself (its row keyed by the id,
+	 * written ON CONFLICT DO NOTHING), so no inbox_seen record is written
+	 * for its events: one row and one index entry less an event.
+	 */
+	bool handler_dedupes;
 };
 
 enum inbox_outcome {
@@ -63,8 +69,11 @@ int inbox_apply(struct db *db, const struct inbox *in, const char *source,
 
 /*
  * inbox_apply() of @n consecutive events of @source in ONE transaction (one
- * commit and one WAL flush for all): each handler in its own savepoint as
- * before. Stops after a GAP or a FAILED event (the failure recorded, the
+ * commit and one WAL flush for all). The handlers run without savepoints;
+ * when one fails, the whole batch is rolled back and run again with each
+ * handler in its own savepoint, so that the failure is recorded and what
+ * went before it is kept (handlers are idempotent: an event may always be
+ * delivered again). Stops after a GAP or a FAILED event (the failure recorded, the
  * events behind it left for the retry). @ret[i] gets each outcome and
  * *@ret_n how many were handled (the rest were not looked at). Returns 0,
  * or -EIO/-EAGAIN (nothing recorded for any of them), or -EINVAL.

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The change journal: the security domain's consumer of every domain's
- * events (see migrations/002_change_journal.sql).
+ * events (see migrations/002_change_journal.sql). Its rows are its dedupe
+ * records (event_id is unique): an event delivered again adds nothing, and
+ * the consumer writes no inbox_seen row (bus_consumer.handler_dedupes).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,7 +31,7 @@ security_journal_apply(struct db *db, const char *source, const struct es_event 
 	res = db_exec(db,
 		      "INSERT INTO change_journal (source, seq, event_id, type, schema_version, "
 		      "aggregate_type, aggregate_id, aggregate_version, traceparent, created_at) "
-		      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+		      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
 		      10, p, err, errlen, NULL);
 	if (res == NULL)
 		return -EIO;

@@ -61,6 +61,7 @@ struct bus_consumer {
 	size_t n_sources;             /* 1..16 */
 	inbox_handler_fn handler;
 	void *arg;
+	bool handler_dedupes;  /* the handler keeps event ids unique (struct inbox) */
 	unsigned max_attempts; /* before parking an event; 0: 5 */
 	unsigned queue_len;    /* bounded queue of received events; 0: 1024 */
 	unsigned retry_ms;     /* first wait after a failure, doubling to 5 s; 0: 100 */

@@ -547,7 +547,8 @@ bus_consumer_start(struct bus *bus, const struct bus_consumer *c, char *err, siz
 		cs->cfg.replay_timeout_ms = 2000;
 	cs->backoff_ms = cs->cfg.retry_ms;
 	cs->inbox = (struct inbox){.consumer = cs->name, .max_attempts = cs->cfg.max_attempts,
-				   .handler = c->handler, .arg = c->arg};
+				   .handler = c->handler, .arg = c->arg,
+				   .handler_dedupes = c->handler_dedupes};
 	cs->q_cap = cs->cfg.queue_len;
 	cs->q = calloc(cs->q_cap, sizeof(*cs->q));
 	if (cs->q == NULL)

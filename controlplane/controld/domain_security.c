@@ -98,6 +98,7 @@ security_start(const struct host_env *env, void **ret_state, char *err, size_t e
 		.sources = env->sources,
 		.n_sources = env->n_sources,
 		.handler = security_journal_apply,
+		.handler_dedupes = true, /* change_journal.event_id is unique */
 		.max_attempts = cfg->dead_letter_attempts,
 	};
 	r = host_consume(env->host, &st->journal, err, errlen);
