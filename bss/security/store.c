@@ -542,44 +542,111 @@ store_apikey_list(struct db *db, const char *owner_id, json_t **ret, char *err, 
 
 /* ---- Audit ------------------------------------------------------------------ */
 
-/* The INSERT of a chained record into audit_log; @b holds its parameters. */
-struct chained_stmt {
-	char seq[24], at[48], prev[2 * SECURITY_HASH_LEN + 3], hash[2 * SECURITY_HASH_LEN + 3];
-	const char *p[12];
+/*
+ * The chained records of one round as the four array parameters of
+ * chain_insert_sql: their pos in audit_pending, seq, the microsecond of the
+ * record as timestamptz text (exact: no floating point between us and the
+ * column), prev_hash and hash in hex. The rest of each row comes from its
+ * audit_pending row in the statement itself.
+ */
+struct chain_arrays {
+	char *pos, *seq, *at, *prev, *hash;
+	const char *p[5];
 };
 
+/* One element of each kind, with its separator: bigint, "timestamp", 64 hex digits. */
+#define CHAIN_NUM_MAX 22
+#define CHAIN_AT_MAX 36
+#define CHAIN_HEX_MAX (2 * SECURITY_HASH_LEN + 2)
+
+static const char chain_insert_sql[] =
+	"INSERT INTO audit_log (seq, at, subject, name, remote, action, target, outcome, details,"
+	" traceparent, prev_hash, hash)"
+	" SELECT c.seq, c.at, p.subject, p.name, p.remote, p.action, p.target, p.outcome,"
+	" p.details, p.traceparent, decode(c.prev, 'hex'), decode(c.hash, 'hex')"
+	" FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[])"
+	" AS c(pos, seq, at, prev, hash) JOIN audit_pending p ON p.pos = c.pos ORDER BY c.seq";
+
 static void
-chained_insert_stmt(const struct security_audit_entry *e, struct chained_stmt *b,
-		    struct db_stmt *ret)
+chain_arrays_free(struct chain_arrays *a)
+{
+	free(a->pos);
+	free(a->seq);
+	free(a->at);
+	free(a->prev);
+	free(a->hash);
+}
+
+static int
+chain_arrays_alloc(struct chain_arrays *a, size_t n)
+{
+	*a = (struct chain_arrays){
+		.pos = malloc(n * CHAIN_NUM_MAX + 3),
+		.seq = malloc(n * CHAIN_NUM_MAX + 3),
+		.at = malloc(n * CHAIN_AT_MAX + 3),
+		.prev = malloc(n * CHAIN_HEX_MAX + 3),
+		.hash = malloc(n * CHAIN_HEX_MAX + 3),
+	};
+	if (!a->pos || !a->seq || !a->at || !a->prev || !a->hash) {
+		chain_arrays_free(a);
+		return -ENOMEM;
+	}
+	strcpy(a->pos, "{");
+	strcpy(a->seq, "{");
+	strcpy(a->at, "{");
+	strcpy(a->prev, "{");
+	strcpy(a->hash, "{");
+	a->p[0] = a->pos;
+	a->p[1] = a->seq;
+	a->p[2] = a->at;
+	a->p[3] = a->prev;
+	a->p[4] = a->hash;
+	return 0;
+}
+
+static void
+hex_of(char *out, const uint8_t h[SECURITY_HASH_LEN])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < SECURITY_HASH_LEN; i++) {
+		out[2 * i] = digits[h[i] >> 4];
+		out[2 * i + 1] = digits[h[i] & 15];
+	}
+	out[2 * SECURITY_HASH_LEN] = '\0';
+}
+
+/* Append record @e (at pos @pos, element @i) to @a. */
+static void
+chain_arrays_add(struct chain_arrays *a, size_t i, const char *pos,
+		 const struct security_audit_entry *e)
 {
 	time_t secs = (time_t)(e->at_us / 1000000);
+	const char *sep = i ? "," : "";
+	char prev[2 * SECURITY_HASH_LEN + 1], hash[2 * SECURITY_HASH_LEN + 1];
 	struct tm tm;
 
-	/* The exact microsecond, as text: no floating point between us and the column. */
 	gmtime_r(&secs, &tm);
-	snprintf(b->at, sizeof(b->at), "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(e->at_us % 1000000));
-	snprintf(b->seq, sizeof(b->seq), "%" PRId64, e->seq);
-	bytea_param(b->prev, e->prev);
-	bytea_param(b->hash, e->hash);
-	b->p[0] = b->seq;
-	b->p[1] = b->at;
-	b->p[2] = e->subject;
-	b->p[3] = e->name;
-	b->p[4] = e->remote;
-	b->p[5] = e->action;
-	b->p[6] = e->target;
-	b->p[7] = e->outcome;
-	b->p[8] = e->details;
-	b->p[9] = e->traceparent;
-	b->p[10] = b->prev;
-	b->p[11] = b->hash;
-	*ret = (struct db_stmt){"INSERT INTO audit_log (seq, at, subject, name, remote, action,"
-				" target, outcome, details, traceparent, prev_hash, hash) VALUES"
-				" ($1::bigint, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9, $10,"
-				" $11::bytea, $12::bytea)",
-				12, b->p};
+	hex_of(prev, e->prev);
+	hex_of(hash, e->hash);
+	/* Each writes at most its element's maximum past the previous end. */
+	sprintf(a->pos + strlen(a->pos), "%s%.20s", sep, pos);
+	sprintf(a->seq + strlen(a->seq), "%s%" PRId64, sep, e->seq);
+	sprintf(a->at + strlen(a->at), "%s\"%04d-%02d-%02d %02d:%02d:%02d.%06d+00\"", sep,
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		(int)(e->at_us % 1000000));
+	sprintf(a->prev + strlen(a->prev), "%s%s", sep, prev);
+	sprintf(a->hash + strlen(a->hash), "%s%s", sep, hash);
+}
+
+static void
+chain_arrays_close(struct chain_arrays *a)
+{
+	strcat(a->pos, "}");
+	strcat(a->seq, "}");
+	strcat(a->at, "}");
+	strcat(a->prev, "}");
+	strcat(a->hash, "}");
 }
 
 void
@@ -629,11 +696,11 @@ store_audit_pending_count(struct db *db, int64_t *ret, char *err, size_t errlen)
 
 #define STORE_CHAIN_MAX 256
 
-/* The chain of the rows of @pend (from the chain's head @head/@hash) as statements. */
+/* The chain of the rows of @pend (from the chain's head @head/@hash) into @a. */
 static int
 chain_rows(const uint8_t key[SECURITY_KEY_LEN], PGresult *pend, int64_t head,
 	   const uint8_t hash[SECURITY_HASH_LEN], struct security_audit_entry *e,
-	   struct chained_stmt *b, struct db_stmt *st, int *ret_n, char *err, size_t errlen)
+	   struct chain_arrays *a, int *ret_n, char *err, size_t errlen)
 {
 	uint8_t mac[SECURITY_HASH_LEN], want[SECURITY_HASH_LEN];
 	int n = PQntuples(pend);
@@ -663,7 +730,7 @@ chain_rows(const uint8_t key[SECURITY_KEY_LEN], PGresult *pend, int64_t head,
 		}
 		memcpy(e[i].prev, i ? e[i - 1].hash : hash, SECURITY_HASH_LEN);
 		security_audit_hash(key, &e[i], e[i].hash);
-		chained_insert_stmt(&e[i], &b[i], &st[i]);
+		chain_arrays_add(a, (size_t)i, PQgetvalue(pend, i, 0), &e[i]);
 	}
 	*ret_n = n;
 	return 0;
@@ -688,10 +755,10 @@ store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned m
 		 1, lp},
 	};
 	struct security_audit_entry *e = NULL;
-	struct chained_stmt *b = NULL;
-	struct db_stmt *st = NULL;
+	struct chain_arrays a = {0};
+	struct db_stmt st[3];
 	uint8_t hash[SECURITY_HASH_LEN] = {0};
-	PGresult *r[3], **cr = NULL;
+	PGresult *r[3], *cr[3];
 	int64_t head = 0;
 	int rc, bad = 0, n = 0;
 	size_t failed;
@@ -718,32 +785,44 @@ store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned m
 	rc = 0;
 	if (n > 0) {
 		e = calloc((size_t)n, sizeof(*e));
-		b = calloc((size_t)n, sizeof(*b));
-		st = calloc((size_t)n + 2, sizeof(*st));
-		cr = calloc((size_t)n + 2, sizeof(*cr));
-		rc = e && b && st && cr ? 0 : -ENOMEM;
+		rc = e && chain_arrays_alloc(&a, (size_t)n) == 0 ? 0 : -ENOMEM;
 		if (rc)
 			snprintf(err, errlen, "audit: out of memory");
 	}
 	if (rc == 0 && n > 0) {
 		char berr[256] = "";
 
-		bad = chain_rows(key, r[2], head, hash, e, b, st, &n, berr, sizeof(berr));
+		bad = chain_rows(key, r[2], head, hash, e, &a, &n, berr, sizeof(berr));
+		chain_arrays_close(&a);
 		if (bad)
 			snprintf(err, errlen, "%s", berr);
 	}
 	if (rc == 0 && n > 0) {
+		/* One INSERT for the round's records, their DELETE, COMMIT: one round trip. */
 		snprintf(lastpos, sizeof(lastpos), "%s", PQgetvalue(r[2], n - 1, 0));
-		st[n] = (struct db_stmt){"DELETE FROM audit_pending WHERE pos <= $1::bigint", 1, dp};
-		st[n + 1] = (struct db_stmt){"COMMIT", 0, NULL};
-		if (db_pipeline(db, st, (size_t)n + 2, cr, &failed, state, err, errlen) < 0) {
+		st[0] = (struct db_stmt){chain_insert_sql, 5, a.p};
+		st[1] = (struct db_stmt){"DELETE FROM audit_pending WHERE pos <= $1::bigint", 1, dp};
+		st[2] = (struct db_stmt){"COMMIT", 0, NULL};
+		if (db_pipeline(db, st, 3, cr, &failed, state, err, errlen) < 0) {
 			rc = -EIO;
 		} else {
-			if (strcmp(PQcmdStatus(cr[n + 1]), "COMMIT") != 0) {
+			/*
+			 * Under the chain's lock only tampering removes a pending row
+			 * between our read and the INSERT: the chain then misses it,
+			 * which verification reports too; say so here as well.
+			 */
+			if (strcmp(PQcmdTuples(cr[0]), PQcmdTuples(cr[1])) != 0 ||
+			    strtol(PQcmdTuples(cr[0]), NULL, 10) != n) {
+				snprintf(err, errlen,
+					 "audit: %s of %d records chained, %s deleted: audit_pending "
+					 "changed under the chainer",
+					 PQcmdTuples(cr[0]), n, PQcmdTuples(cr[1]));
+				rc = -EIO;
+			} else if (strcmp(PQcmdStatus(cr[2]), "COMMIT") != 0) {
 				snprintf(err, errlen, "audit: the chaining was rolled back");
 				rc = -EIO;
 			}
-			for (int i = 0; i < n + 2; i++)
+			for (int i = 0; i < 3; i++)
 				PQclear(cr[i]);
 		}
 		if (rc == 0) {
@@ -758,9 +837,7 @@ store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned m
 	}
 	PQclear(r[2]);
 	free(e);
-	free(b);
-	free(st);
-	free(cr);
+	chain_arrays_free(&a);
 	return rc ? rc : bad;
 }
 
