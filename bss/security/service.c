@@ -133,6 +133,15 @@ clear_pending(struct security *sec)
 		free(sec->audits[i].details);
 	sec->nevents = 0;
 	sec->naudits = 0;
+	sec->saving = false;
+}
+
+void
+sec_defer_user_save(struct security *sec, struct user_row *u)
+{
+	snprintf(u->updated_at, sizeof(u->updated_at), "%s", sec->tx_now);
+	sec->save = *u;
+	sec->saving = true;
 }
 
 struct security *
@@ -193,10 +202,12 @@ write_pending(struct security *sec, bool *ret_audits, struct security_error *err
 	struct security_audit_entry e;
 	struct store_audit_stmt ab[SEC_AUDITS_MAX];
 	struct outbox_event ev[SEC_EVENTS_MAX];
-	struct db_stmt st[SEC_AUDITS_MAX];
-	size_t failed = 0;
+	struct db_stmt st[SEC_AUDITS_MAX + 1];
+	size_t failed = 0, npre = 0;
 	int rc;
 
+	if (sec->saving)
+		store_user_save_stmt(&sec->save, &sec->save_buf, &st[npre++]);
 	for (unsigned i = 0; i < sec->naudits; i++) {
 		const struct sec_pending_audit *a = &sec->audits[i];
 
@@ -211,7 +222,7 @@ write_pending(struct security *sec, bool *ret_audits, struct security_error *err
 			.details = a->details,
 			.traceparent = a->traceparent,
 		};
-		store_audit_pending_stmt(sec->audit_key, &e, &ab[i], &st[i]);
+		store_audit_pending_stmt(sec->audit_key, &e, &ab[i], &st[npre++]);
 	}
 	for (unsigned i = 0; i < sec->nevents; i++) {
 		const struct sec_pending_event *p = &sec->events[i];
@@ -226,10 +237,10 @@ write_pending(struct security *sec, bool *ret_audits, struct security_error *err
 			.traceparent = p->traceparent,
 		};
 	}
-	rc = outbox_commit(sec->db, st, sec->naudits, ev, sec->nevents, &failed, sec->dberr,
+	rc = outbox_commit(sec->db, st, npre, ev, sec->nevents, &failed, sec->dberr,
 			   sizeof(sec->dberr));
-	if (rc == -EAGAIN && failed >= sec->naudits && failed < sec->naudits + sec->nevents) {
-		const struct sec_pending_event *p = &sec->events[failed - sec->naudits];
+	if (rc == -EAGAIN && failed >= npre && failed < npre + sec->nevents) {
+		const struct sec_pending_event *p = &sec->events[failed - npre];
 
 		return security_fail(err, -ESTALE, "stale-version", "version",
 				     "version: %s %s changed meanwhile (expected version %lld)",
@@ -247,7 +258,7 @@ sec_commit(struct security *sec, struct security_error *err)
 	bool audits = false;
 	int rc;
 
-	if (sec->nevents == 0 && sec->naudits == 0) {
+	if (sec->nevents == 0 && sec->naudits == 0 && !sec->saving) {
 		rc = db_commit(sec->db) < 0
 			     ? security_fail(err, -EIO, "internal", "", "security: COMMIT: %s",
 					     db_error(sec->db))

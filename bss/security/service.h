@@ -67,6 +67,12 @@ struct security {
 	unsigned nevents;
 	struct sec_pending_audit audits[SEC_AUDITS_MAX];
 	unsigned naudits;
+	/* A user row written in that round trip too (sec_defer_user_save). */
+	struct user_row save;
+	struct store_user_stmt save_buf;
+	bool saving;
+	/* The open transaction's now(), from the last store_user_lock(). */
+	char tx_now[40];
 	char dberr[256];
 };
 
@@ -103,6 +109,12 @@ void sec_user_changed(struct security *sec, const char *id);
  * "stale-version" when an event's aggregate moved on (nothing committed).
  */
 int sec_begin(struct security *sec, struct security_error *err);
+/*
+ * Write @u (locked by store_user_lock() in this transaction, so its UPDATE
+ * cannot miss) with the COMMIT, in sec_commit()'s round trip; @u's
+ * updated_at becomes the transaction's now(), which the UPDATE stores.
+ */
+void sec_defer_user_save(struct security *sec, struct user_row *u);
 int sec_commit(struct security *sec, struct security_error *err);
 void sec_rollback(struct security *sec);
 

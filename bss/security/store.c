@@ -170,6 +170,47 @@ store_user_by_name(struct db *db, const char *name, struct user_row *ret, char *
 }
 
 int
+store_user_lock(struct db *db, const char *id, struct user_row *ret, char ret_now[40], char *err,
+		size_t errlen)
+{
+	const char *p[1] = {id};
+	int rc = 0;
+	PGresult *res = run(db, "SELECT " USER_COLS ", " TS("now()") " FROM users WHERE id = $1"
+				" FOR UPDATE",
+			    1, p, &rc, err, errlen);
+
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) == 1)
+		snprintf(ret_now, 40, "%s", PQgetvalue(res, 0, 12));
+	return one_user(res, ret, err, errlen);
+}
+
+static const char user_save_sql[] =
+	"UPDATE users SET display_name = $2, roles = $3::text[],"
+	" customer_id = nullif($4, ''), state = $5, password_hash = $6,"
+	" must_change_password = $7::boolean, session_epoch = $8::bigint,"
+	" version = $9::bigint, updated_at = now() WHERE id = $1";
+
+void
+store_user_save_stmt(const struct user_row *u, struct store_user_stmt *b, struct db_stmt *ret)
+{
+	security_roles_to_pg(u->roles, b->roles, sizeof(b->roles));
+	snprintf(b->epoch, sizeof(b->epoch), "%" PRId64, u->session_epoch);
+	snprintf(b->version, sizeof(b->version), "%" PRId64, u->version);
+	b->p[0] = u->id;
+	b->p[1] = u->display_name;
+	b->p[2] = b->roles;
+	b->p[3] = u->customer_id;
+	b->p[4] = u->active ? "active" : "disabled";
+	b->p[5] = u->password_hash;
+	b->p[6] = u->must_change_password ? "true" : "false";
+	b->p[7] = b->epoch;
+	b->p[8] = b->version;
+	*ret = (struct db_stmt){user_save_sql, 9, b->p};
+}
+
+int
 store_user_save(struct db *db, struct user_row *u, char *err, size_t errlen)
 {
 	char roles[96], epoch[24], version[24];

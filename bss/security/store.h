@@ -50,6 +50,26 @@ int store_user_by_name(struct db *db, const char *name, struct user_row *ret, ch
  * version) and updated_at = now(); re-reads it into @u. */
 int store_user_save(struct db *db, struct user_row *u, char *err, size_t errlen);
 
+/*
+ * store_user_get(lock = true) that also gives the transaction's now() in
+ * @ret_now (RFC 3339, UTC): what updated_at = now() will store in it.
+ */
+int store_user_lock(struct db *db, const char *id, struct user_row *ret, char ret_now[40],
+		    char *err, size_t errlen);
+
+/*
+ * The UPDATE of store_user_save() as a statement for a pipeline, without
+ * re-reading the row (the caller knows it: the row is locked, updated_at is
+ * the transaction's now()). @buf keeps the parameters; it and @u must live
+ * until the statement is sent.
+ */
+struct store_user_stmt {
+	char roles[96], epoch[24], version[24];
+	const char *p[9];
+};
+void store_user_save_stmt(const struct user_row *u, struct store_user_stmt *buf,
+			  struct db_stmt *ret);
+
 /* Only the hash (a rehash at login: no version, no event). */
 int store_user_rehash(struct db *db, const char *id, const char *hash, char *err, size_t errlen);
 

@@ -228,7 +228,8 @@ static int
 load_for_change(struct security *sec, const char *id, int64_t expected_version,
 		struct user_row *u, struct security_error *err)
 {
-	int rc = store_user_get(sec->db, id ? id : "", true, u, sec->dberr, sizeof(sec->dberr));
+	int rc = store_user_lock(sec->db, id ? id : "", u, sec->tx_now, sec->dberr,
+				 sizeof(sec->dberr));
 
 	if (rc)
 		return sec_store_fail(sec, rc, "user", err);
@@ -318,8 +319,8 @@ security_user_update(struct security *sec, const struct cuco_principal *p, const
 	if (rc == 0) {
 		u.version++;
 		sec_user_changed(sec, u.id);
-		rc = store_user_save(sec->db, &u, sec->dberr, sizeof(sec->dberr));
-		rc = rc ? sec_store_fail(sec, rc, "user", err) : 0;
+		/* Locked above: its UPDATE goes with the COMMIT, one round trip less. */
+		sec_defer_user_save(sec, &u);
 	}
 	if (rc) {
 		json_decref(changes);

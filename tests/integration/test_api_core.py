@@ -358,6 +358,10 @@ def test_stale_if_match_is_412(ctld, admin):
                    headers={"If-Match": etag, "Content-Type": "application/merge-patch+json"})
     assert r.status_code == 200, r.text
     assert r.headers["ETag"] != etag
+    # the answer is what was stored: the row is written with the COMMIT, not read back
+    patched = r.json()
+    assert ctld.get(f"/api/v1/users/{uid}", token=admin).json() == patched
+    assert r.headers["ETag"] == ctld.get(f"/api/v1/users/{uid}", token=admin).headers["ETag"]
     r = ctld.patch(f"/api/v1/users/{uid}", token=admin, json={"display_name": "Two"},
                    headers={"If-Match": etag})
     assert r.status_code == 412 and r.json()["code"] == "stale-version"
