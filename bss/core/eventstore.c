@@ -220,8 +220,11 @@ es_read_range(struct db *db, const struct es_upcasters *u, int64_t after_seq, si
 int
 es_last_seq(struct db *db, int64_t *ret, char *err, size_t errlen)
 {
-	PGresult *res = db_exec(db, "SELECT coalesce(max(seq), 0) FROM outbox", 0, NULL, err,
-				errlen, NULL);
+	/* Not max(seq): over a domain type it would not use the index. */
+	PGresult *res = db_exec(db,
+				"SELECT coalesce((SELECT seq FROM outbox WHERE seq IS NOT NULL"
+				" ORDER BY seq DESC LIMIT 1), 0)",
+				0, NULL, err, errlen, NULL);
 
 	if (res == NULL)
 		return -EIO;

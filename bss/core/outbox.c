@@ -60,6 +60,9 @@ outbox_type_valid(const char *s)
 }
 
 /*
+ * The columns are domain types (core migration 4): PostgreSQL's max()
+ * over one would not use the index, hence ORDER BY ... DESC LIMIT 1.
+ *
  * One statement: insert the event only when the aggregate is at
  * @expected_version. No row: someone else wrote that aggregate first. Two
  * writers that both passed the check collide on the unique version: the
@@ -68,9 +71,10 @@ outbox_type_valid(const char *s)
 static const char append_sql[] =
 	"INSERT INTO outbox (event_id, type, schema_version, aggregate_type,"
 	"  aggregate_id, aggregate_version, payload, traceparent)"
-	" SELECT $4::uuid, $5, $6::integer, $1, $2, $3::bigint + 1, $7::jsonb, $8"
-	" WHERE (SELECT coalesce(max(aggregate_version), 0) FROM outbox"
-	"        WHERE aggregate_type = $1 AND aggregate_id = $2) = $3::bigint"
+	" SELECT $4::uuid, $5, $6::integer, $1::text, $2::text, $3::bigint + 1, $7::jsonb, $8"
+	" WHERE coalesce((SELECT aggregate_version FROM outbox WHERE aggregate_type = $1::text"
+	"                 AND aggregate_id = $2::text ORDER BY aggregate_version DESC LIMIT 1),"
+	"                0) = $3::bigint"
 	" RETURNING pos";
 
 /*
@@ -82,9 +86,10 @@ static const char append_sql[] =
 static const char append_checked_sql[] =
 	"INSERT INTO outbox (event_id, type, schema_version, aggregate_type,"
 	"  aggregate_id, aggregate_version, payload, traceparent)"
-	" SELECT $4::uuid, $5, $6::integer, $1, $2,"
-	"  CASE WHEN (SELECT coalesce(max(aggregate_version), 0) FROM outbox"
-	"             WHERE aggregate_type = $1 AND aggregate_id = $2) = $3::bigint"
+	" SELECT $4::uuid, $5, $6::integer, $1::text, $2::text,"
+	"  CASE WHEN coalesce((SELECT aggregate_version FROM outbox WHERE aggregate_type = $1::text"
+	"                      AND aggregate_id = $2::text ORDER BY aggregate_version DESC"
+	"                      LIMIT 1), 0) = $3::bigint"
 	"  THEN $3::bigint + 1 END, $7::jsonb, $8";
 
 static bool

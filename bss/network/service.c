@@ -379,8 +379,9 @@ network_dataplane_register(struct network *net, const struct cuco_principal *p,
 		return rc;
 	/* A name registered before (then removed) goes on with its aggregate's versions. */
 	res = net_exec(net->db,
-		       "SELECT coalesce(max(aggregate_version), 0) FROM outbox WHERE "
-		       "aggregate_type = 'dataplane' AND aggregate_id = $1",
+		       "SELECT coalesce((SELECT aggregate_version FROM outbox WHERE "
+		       "aggregate_type = 'dataplane' AND aggregate_id = $1 ORDER BY "
+		       "aggregate_version DESC LIMIT 1), 0)",
 		       1, params, err, &rc);
 	if (res != NULL) {
 		prev = strtoll(PQgetvalue(res, 0, 0), NULL, 10);

@@ -163,7 +163,7 @@ store_user_by_name(struct db *db, const char *name, struct user_row *ret, char *
 {
 	const char *p[1] = {name};
 	int rc = 0;
-	PGresult *res = run(db, "SELECT " USER_COLS " FROM users WHERE name = $1", 1, p, &rc, err,
+	PGresult *res = run(db, "SELECT " USER_COLS " FROM users WHERE name = $1::text", 1, p, &rc, err,
 			    errlen);
 
 	return res ? one_user(res, ret, err, errlen) : rc;

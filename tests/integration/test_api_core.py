@@ -288,6 +288,13 @@ def test_forged_tokens_are_401(ctld, role_tokens):
                     token=_sign({"alg": "HS256", "typ": "JWT"}, claims, key)).status_code == 200
 
 
+def test_login_refusals_are_401(ctld):
+    # a name no user may have (the users table's own rule refuses it) is an unknown user
+    for name in ("Not A Valid Name!", "user-operator"):
+        r = ctld.post("/api/v1/auth/login", json={"username": name, "password": "wrong-" + PASSWORD})
+        assert r.status_code == 401, (name, r.status_code, r.text)
+
+
 def test_refresh_rotates_and_reuse_revokes(ctld):
     t = ctld.login("user-operator", PASSWORD)
     r = ctld.post("/api/v1/auth/refresh", json={"refresh_token": t["refresh_token"]})
