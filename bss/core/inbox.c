@@ -152,7 +152,17 @@ batch_start(struct db *db, const char *consumer, const char *source, int64_t *re
 	    PGresult **ret_failures, char *err, size_t errlen)
 {
 	const char *p2[2] = {consumer, source}, *p1[1] = {consumer};
-	const struct db_stmt s[3] = {
+	const struct db_stmt s[4] = {
+		/*
+		 * Without waiting for the WAL flush: what a batch writes is
+		 * derived from events durable in their source's outbox. A crash
+		 * that loses the commit loses the position with it, and the
+		 * events come again (replay). What the handlers append to this
+		 * domain's outbox is durable before anyone sees it: the relay
+		 * publishes only what its own numbering transaction, a
+		 * synchronous commit later in the WAL, made durable too.
+		 */
+		{"SET LOCAL synchronous_commit = off", 0, NULL},
 		{"INSERT INTO inbox_position (consumer, source, seq) VALUES ($1, $2, 0)"
 		 " ON CONFLICT DO NOTHING",
 		 2, p2},
@@ -160,16 +170,17 @@ batch_start(struct db *db, const char *consumer, const char *source, int64_t *re
 		 p2},
 		{"SELECT event_id::text FROM inbox_failures WHERE consumer = $1", 1, p1},
 	};
-	PGresult *r[3];
+	PGresult *r[4];
 	char state[6];
 	size_t failed;
 
-	if (db_pipeline(db, s, 3, r, &failed, state, err, errlen) < 0)
+	if (db_pipeline(db, s, 4, r, &failed, state, err, errlen) < 0)
 		return strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ? -EAGAIN : -EIO;
-	*ret_pos = strtoll(PQgetvalue(r[1], 0, 0), NULL, 10);
+	*ret_pos = strtoll(PQgetvalue(r[2], 0, 0), NULL, 10);
 	PQclear(r[0]);
 	PQclear(r[1]);
-	*ret_failures = r[2];
+	PQclear(r[2]);
+	*ret_failures = r[3];
 	return 0;
 }
 
