@@ -566,3 +566,17 @@ db_ping(struct db *db)
 	}
 	return simple(db->conn, "SELECT 1", db->error, sizeof(db->error));
 }
+
+void
+db_array_element(FILE *f, const char *s, bool first)
+{
+	if (!first)
+		fputc(',', f);
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <libpq-fe.h>
 
@@ -123,6 +124,13 @@ struct db_stmt {
  */
 int db_pipeline(struct db *db, const struct db_stmt *s, size_t n, PGresult **ret,
 		size_t *ret_failed, char ret_sqlstate[6], char *err, size_t errlen);
+
+/*
+ * Append @s to a PostgreSQL array literal being written to @f, as one
+ * quoted element (backslash and double quote escaped), after a comma
+ * unless @first. The caller writes the braces.
+ */
+void db_array_element(FILE *f, const char *s, bool first);
 
 /* Whether the server answers (SELECT 1). Returns 0 or -EIO (message in db_error()). */
 int db_ping(struct db *db);

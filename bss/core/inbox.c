@@ -288,7 +288,34 @@ again:
 	if (rc < 0)
 		goto out_rollback;
 	start = pos;
-	for (i = 0; i < n && rc == 0; i++) {
+	i = 0;
+	/* The new events in one call: the skipped ones first, up to a gap. */
+	if (!careful && in->batch_handler != NULL && in->handler_dedupes &&
+	    PQntuples(failures) == 0) {
+		char herr[512] = "";
+		size_t first, m = 0;
+
+		while (i < n && ev[i].seq <= pos)
+			ret[i++] = INBOX_SKIPPED;
+		first = i;
+		while (first + m < n && ev[first + m].seq == pos + 1 + (int64_t)m)
+			m++;
+		if (m > 0) {
+			if (in->batch_handler(db, source, &ev[first], m, in->arg, herr,
+					      sizeof(herr)) != 0) {
+				PQclear(failures);
+				failures = NULL;
+				rollback(db);
+				careful = true;
+				goto again;
+			}
+			for (size_t k = 0; k < m; k++)
+				ret[first + k] = INBOX_APPLIED;
+			pos = ev[first + m - 1].seq;
+			i = first + m;
+		}
+	}
+	for (; i < n && rc == 0; i++) {
 		if (ev[i].seq <= pos) {
 			ret[i] = INBOX_SKIPPED;
 			continue;

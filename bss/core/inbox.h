@@ -33,6 +33,16 @@
 typedef int (*inbox_handler_fn)(struct db *db, const char *source, const struct es_event *ev,
 				void *arg, char *err, size_t errlen);
 
+/*
+ * Applies @n consecutive events of @source at once, in the transaction
+ * inbox_apply_batch() opened; otherwise as inbox_handler_fn. A failure rolls
+ * the batch back, which then runs again one event at a time with the
+ * consumer's handler.
+ */
+typedef int (*inbox_batch_handler_fn)(struct db *db, const char *source,
+				      const struct es_event *ev, size_t n, void *arg, char *err,
+				      size_t errlen);
+
 struct inbox {
 	const char *consumer;   /* [a-z][a-z0-9_.-]*, at most 100 bytes */
 	unsigned max_attempts;  /* failures before parking, >= 1 */
@@ -44,6 +54,11 @@ struct inbox {
 	 * for its events: one row and one index entry less an event.
 	 */
 	bool handler_dedupes;
+	/*
+	 * Optional, with handler_dedupes: the new events of a batch in one call
+	 * (one statement for all, say) when none of them failed before.
+	 */
+	inbox_batch_handler_fn batch_handler;
 };
 
 enum inbox_outcome {

@@ -95,3 +95,67 @@ security_journal_list(struct security *sec, const struct cuco_principal *p, unsi
 	*ret = json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total);
 	return 0;
 }
+
+int
+security_journal_apply_batch(struct db *db, const char *source, const struct es_event *ev,
+			     size_t n, void *arg, char *err, size_t errlen)
+{
+	/* Ten arrays, one element an event, from one stream each. */
+	char *buf[10] = {NULL};
+	size_t len[10];
+	FILE *f[10];
+	PGresult *res;
+	int rc = 0;
+
+	(void)arg;
+	for (int c = 0; c < 10; c++) {
+		f[c] = open_memstream(&buf[c], &len[c]);
+		if (f[c] == NULL) {
+			while (c-- > 0)
+				fclose(f[c]);
+			for (int k = 0; k < 10; k++)
+				free(buf[k]);
+			snprintf(err, errlen, "journal: out of memory");
+			return -ENOMEM;
+		}
+		fputc('{', f[c]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char seq[24], sv[16], av[24];
+		const char *v[10] = {source, seq, ev[i].event_id, ev[i].type, sv,
+				     ev[i].aggregate_type, ev[i].aggregate_id, av,
+				     ev[i].traceparent, ev[i].time};
+
+		snprintf(seq, sizeof(seq), "%" PRId64, ev[i].seq);
+		snprintf(sv, sizeof(sv), "%d", ev[i].schema_version);
+		snprintf(av, sizeof(av), "%" PRId64, ev[i].aggregate_version);
+		for (int c = 0; c < 10; c++)
+			db_array_element(f[c], v[c], i == 0);
+	}
+	for (int c = 0; c < 10; c++) {
+		fputc('}', f[c]);
+		if (fclose(f[c]) != 0)
+			rc = -ENOMEM;
+	}
+	if (rc == 0) {
+		const char *p[10] = {buf[0], buf[1], buf[2], buf[3], buf[4],
+				     buf[5], buf[6], buf[7], buf[8], buf[9]};
+
+		res = db_exec(db,
+			      "INSERT INTO change_journal (source, seq, event_id, type, "
+			      "schema_version, aggregate_type, aggregate_id, aggregate_version, "
+			      "traceparent, created_at) SELECT * FROM unnest($1::text[], "
+			      "$2::bigint[], $3::uuid[], $4::text[], $5::integer[], $6::text[], "
+			      "$7::text[], $8::bigint[], $9::text[], $10::timestamptz[]) ON CONFLICT "
+			      "DO NOTHING",
+			      10, p, err, errlen, NULL);
+		if (res == NULL)
+			rc = -EIO;
+		PQclear(res);
+	} else {
+		snprintf(err, errlen, "journal: out of memory");
+	}
+	for (int c = 0; c < 10; c++)
+		free(buf[c]);
+	return rc;
+}

@@ -398,6 +398,9 @@ struct es_event;
  */
 int security_journal_apply(struct db *db, const char *source, const struct es_event *ev,
 			   void *arg, char *err, size_t errlen);
+/* The same for @n events at once, one statement (an inbox_batch_handler_fn). */
+int security_journal_apply_batch(struct db *db, const char *source, const struct es_event *ev,
+				 size_t n, void *arg, char *err, size_t errlen);
 
 /*
  * The journal, in the order events were applied: {"items": [{"source", "seq",

@@ -62,6 +62,7 @@ struct bus_consumer {
 	inbox_handler_fn handler;
 	void *arg;
 	bool handler_dedupes;  /* the handler keeps event ids unique (struct inbox) */
+	inbox_batch_handler_fn batch_handler; /* optional, with handler_dedupes (struct inbox) */
 	unsigned max_attempts; /* before parking an event; 0: 5 */
 	unsigned queue_len;    /* bounded queue of received events; 0: 1024 */
 	unsigned retry_ms;     /* first wait after a failure, doubling to 5 s; 0: 100 */

@@ -548,7 +548,8 @@ bus_consumer_start(struct bus *bus, const struct bus_consumer *c, char *err, siz
 	cs->backoff_ms = cs->cfg.retry_ms;
 	cs->inbox = (struct inbox){.consumer = cs->name, .max_attempts = cs->cfg.max_attempts,
 				   .handler = c->handler, .arg = c->arg,
-				   .handler_dedupes = c->handler_dedupes};
+				   .handler_dedupes = c->handler_dedupes,
+				   .batch_handler = c->batch_handler};
 	cs->q_cap = cs->cfg.queue_len;
 	cs->q = calloc(cs->q_cap, sizeof(*cs->q));
 	if (cs->q == NULL)

@@ -99,6 +99,7 @@ security_start(const struct host_env *env, void **ret_state, char *err, size_t e
 		.n_sources = env->n_sources,
 		.handler = security_journal_apply,
 		.handler_dedupes = true, /* change_journal.event_id is unique */
+		.batch_handler = security_journal_apply_batch,
 		.max_attempts = cfg->dead_letter_attempts,
 	};
 	r = host_consume(env->host, &st->journal, err, errlen);

@@ -24,6 +24,7 @@ static const struct db_migration billing_v1[] = {
 
 struct harness {
 	int calls;
+	int batch_calls, batched; /* batch_handler: calls, events */
 	bool poison_on; /* events of type "poison" fail while set */
 };
 
@@ -47,6 +48,25 @@ handler(struct db *db, const char *source, const struct es_event *ev, void *arg,
 	if (h->poison_on && strcmp(ev->type, "poison") == 0) {
 		snprintf(err, errlen, "cannot digest %s", ev->type);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The same events at once: fails as a whole when one is poison. */
+static int
+batch_handler(struct db *db, const char *source, const struct es_event *ev, size_t n, void *arg,
+	      char *err, size_t errlen)
+{
+	struct harness *h = arg;
+
+	h->batch_calls++;
+	h->batched += (int)n;
+	for (size_t i = 0; i < n; i++) {
+		int rc = handler(db, source, &ev[i], arg, err, errlen);
+
+		h->calls--; /* counted as batched, not one by one */
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -223,6 +243,62 @@ test_handler_dedupes(void **state)
 	db_close(db);
 }
 
+/* A batch handler gets a batch's new events at once; a failure falls back to one by one. */
+static void
+test_batch_handler(void **state)
+{
+	struct pgtest *t = pgtest_get(state);
+	struct db *db = setup(t);
+	struct harness h = {.poison_on = true};
+	struct inbox in = {.consumer = "billing", .max_attempts = 3, .handler = handler,
+			   .arg = &h, .handler_dedupes = true, .batch_handler = batch_handler};
+	enum inbox_outcome out[5];
+	struct es_event ev[5];
+	char err[512];
+	int64_t pos;
+	size_t n;
+
+	make_event(&ev[0], 1, "created");
+	make_event(&ev[1], 2, "renamed");
+	make_event(&ev[2], 3, "renamed");
+	make_event(&ev[3], 4, "poison");
+	make_event(&ev[4], 5, "renamed");
+	assert_int_equal(inbox_apply_batch(db, &in, "customer", ev, 3, out, &n, err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(h.batch_calls, 1);
+	assert_int_equal(h.batched, 3);
+	assert_int_equal(h.calls, 0);
+	/* 1..3 again with 4 and 5: the applied ones skipped, the poison fails the batch. */
+	assert_int_equal(inbox_apply_batch(db, &in, "customer", ev, 5, out, &n, err, sizeof(err)),
+			 0);
+	assert_int_equal(h.batch_calls, 2);
+	assert_int_equal(n, 4);
+	assert_int_equal(out[0], INBOX_SKIPPED);
+	assert_int_equal(out[2], INBOX_SKIPPED);
+	assert_int_equal(out[3], INBOX_FAILED);
+	assert_int_equal(h.calls, 1); /* the poison, one by one */
+	assert_int_equal(inbox_position(db, "billing", "customer", &pos, err, sizeof(err)), 0);
+	assert_int_equal(pos, 3);
+	count_rows(t, "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM billing.seen_events",
+		   "1,2,3");
+	count_rows(t, "SELECT count(*) FROM billing.inbox_seen", "0");
+	/* Healed, with a failure on record: one by one, not batched. */
+	h.poison_on = false;
+	assert_int_equal(inbox_apply_batch(db, &in, "customer", ev, 5, out, &n, err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(out[3], INBOX_APPLIED);
+	assert_int_equal(out[4], INBOX_APPLIED);
+	assert_int_equal(h.batch_calls, 2);
+	assert_int_equal(inbox_position(db, "billing", "customer", &pos, err, sizeof(err)), 0);
+	assert_int_equal(pos, 5);
+	count_rows(t, "SELECT count(*) FROM billing.inbox_failures", "0");
+	for (int i = 0; i < 5; i++)
+		json_decref(ev[i].payload);
+	db_close(db);
+}
+
 /* Dedupe records older than the retention go, in bites; newer ones stay. */
 static void
 test_prune(void **state)
@@ -392,6 +468,7 @@ main(void)
 						pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_batch, pgtest_setup, pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_handler_dedupes, pgtest_setup, pgtest_teardown),
+		cmocka_unit_test_setup_teardown(test_batch_handler, pgtest_setup, pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_prune, pgtest_setup, pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_poison_parked_then_replayed, pgtest_setup,
 						pgtest_teardown),
