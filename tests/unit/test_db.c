@@ -411,6 +411,45 @@ value_of(struct db *db, const char *sql, char *buf, size_t len)
 	PQclear(res);
 }
 
+/* Array elements written by db_array_element come back as they were, quotes and all. */
+static void
+test_array_element(void **state)
+{
+	struct pgtest *t = pgtest_get(state);
+	static const char *const in[] = {"plain", "", "with \"quotes\"", "back\\slash",
+					 "{braces}, comma", "NULL", " spaced "};
+	const size_t n = sizeof(in) / sizeof(in[0]);
+	char *buf = NULL, err[256], st[6];
+	const char *p[1];
+	size_t len = 0;
+	PGresult *res;
+	struct db *db;
+	FILE *f;
+
+	migrate_ok(t, "alpha", alpha_v2, 1);
+	db = open_domain(t, "alpha");
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	fputc('{', f);
+	for (size_t i = 0; i < n; i++)
+		db_array_element(f, in[i], i == 0);
+	fputc('}', f);
+	assert_int_equal(fclose(f), 0);
+	p[0] = buf;
+	res = db_exec(db, "SELECT e IS NULL, e FROM unnest($1::text[]) e", 1, p, err,
+		      sizeof(err), st);
+	if (res == NULL)
+		fail_msg("%s (%s)", err, buf);
+	assert_int_equal(PQntuples(res), (int)n);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(PQgetvalue(res, (int)i, 0), "f");
+		assert_string_equal(PQgetvalue(res, (int)i, 1), in[i]);
+	}
+	PQclear(res);
+	free(buf);
+	db_close(db);
+}
+
 /* A statement used twice is prepared; one whose plan changed shape is re-prepared. */
 static void
 test_statement_cache(void **state)
@@ -538,6 +577,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_statement_cache, pgtest_setup,
 						pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_lazy_begin, pgtest_setup, pgtest_teardown),
+		cmocka_unit_test_setup_teardown(test_array_element, pgtest_setup, pgtest_teardown),
 	};
 
 	return pgtest_exit(cmocka_run_group_tests(tests, NULL, NULL));
