@@ -499,10 +499,15 @@ stop_child(pid_t pid)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 }
 
+/*
+ * Four tcp ports of this process's own (the tests use base .. base + 3),
+ * below the kernel's ephemeral range (32768 up): there, any process's
+ * outgoing connection may hold one, and the bind would fail.
+ */
 static int
 base_port(void)
 {
-	return 20000 + (int)(getpid() % 20000) * 2;
+	return 20000 + (int)(getpid() % 3000) * 4;
 }
 
 static void
