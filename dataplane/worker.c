@@ -89,7 +89,8 @@ shape_pkt(struct dp_worker *w, struct rte_mbuf *m, const struct sub_set *s, uint
 	struct dp_shaper *sh = &w->shaper[out];
 	const struct sub_slot *ss = &s->slots[slot];
 	const struct sub_meter_profile *mp = &s->profiles[ss->profile].dir[SUB_DOWN];
-	struct sub_counters *c = &w->dp->subt->counters[w->index][slot * SUB_DIRS + SUB_DOWN];
+	const struct sub_tables *t = w->dp->subt;
+	struct sub_count_hot *c = sub_hot_of(t, w->index, slot, SUB_DOWN);
 
 	if (slot >= sh->n_pipes ||
 	    (sh->pipe_version[slot] != mp->version && dp_shaper_pipe(sh, slot, mp, ss->profile) < 0)) {
@@ -98,7 +99,7 @@ shape_pkt(struct dp_worker *w, struct rte_mbuf *m, const struct sub_set *s, uint
 	}
 	sub_count_colour(c, SUB_GREEN, len);
 	if (sh->inflight[slot] >= sh->qsize) {
-		sub_count_drop(c, SUB_DROP_SHAPER, len);
+		sub_count_drop(sub_drops_of(t, w->index, slot, SUB_DOWN), SUB_DROP_SHAPER, len);
 		return DP_DROP_SUB_SHAPER;
 	}
 	sub_count_fwd(c, len);
@@ -384,8 +385,8 @@ sub_prefetch_state(const struct dp_worker *w, const struct sub_set *s, uint32_t 
 	const struct sub_tables *t = w->dp->subt;
 
 	rte_prefetch0(&s->slots[slot]);
-	rte_prefetch0(&t->meters[slot * SUB_DIRS + dir]);
-	rte_prefetch0(&t->counters[w->index][slot * SUB_DIRS + dir]);
+	rte_prefetch0(sub_meter_of(t, slot, dir));
+	rte_prefetch0(sub_hot_of(t, w->index, slot, dir));
 }
 
 /* The burst's IPv6 host addresses, @nk of them, all at once in the hash. */

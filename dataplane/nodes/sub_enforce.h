@@ -35,7 +35,7 @@ sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned wo
 		const uint8_t *dst_mac, int32_t preslot)
 {
 	uint32_t slot = SUB_SLOT_UNKNOWN;
-	struct sub_counters *c;
+	struct sub_count_hot *c;
 	enum sub_drop_reason r;
 	enum sub_colour colour;
 	const struct sub_slot *ss;
@@ -48,10 +48,10 @@ sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned wo
 						       preslot == SUB_PRE_NO_HOST)
 				     : sub_classify_down(s, frame, meta, access_port, nh_vlan,
 							 dst_mac, preslot == SUB_PRE_NO_HOST);
-	c = &t->counters[worker][slot * SUB_DIRS + dir];
+	c = sub_hot_of(t, worker, slot, dir);
 	if (slot == SUB_SLOT_UNKNOWN) {
 		if (unknown_drop) {
-			sub_count_drop(c, SUB_DROP_UNKNOWN, len);
+			sub_count_drop(sub_drops_of(t, worker, slot, dir), SUB_DROP_UNKNOWN, len);
 			return SUB_DROP_UNKNOWN;
 		}
 		sub_count_fwd(c, len);
@@ -60,7 +60,7 @@ sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned wo
 	ss = &s->slots[slot];
 	r = sub_avail(s, ss->avail, l4, dir);
 	if (unlikely(r != SUB_DROP_MAX)) {
-		sub_count_drop(c, r, len);
+		sub_count_drop(sub_drops_of(t, worker, slot, dir), r, len);
 		return r;
 	}
 	mp = &s->profiles[ss->profile].dir[dir];
@@ -68,12 +68,12 @@ sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned wo
 		*ret_slot = slot;
 		return SUB_SHAPE;
 	}
-	colour = sub_meter_colour(&t->meters[slot * SUB_DIRS + dir], mp, ss->profile, len, now,
+	colour = sub_meter_colour(sub_meter_of(t, slot, dir), mp, ss->profile, len, now,
 				  t->n_workers > 1);
 	sub_count_colour(c, colour, len);
 	switch (mp->action[colour]) {
 	case SUB_ACT_DROP:
-		sub_count_drop(c, SUB_DROP_METER, len);
+		sub_count_drop(sub_drops_of(t, worker, slot, dir), SUB_DROP_METER, len);
 		return SUB_DROP_METER;
 	case SUB_ACT_REMARK:
 		sub_remark(frame + meta->l3_off, meta->ethertype, mp->dscp[colour]);

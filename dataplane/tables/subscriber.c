@@ -285,15 +285,15 @@ set_add_prefix(struct sub_set *s, const struct inet_prefix *p, uint32_t slot)
 }
 
 static size_t
-meters_size(const struct sub_ctl *ctl)
+state_size(const struct sub_ctl *ctl)
 {
-	return (size_t)ctl->t.max_slots * SUB_DIRS * sizeof(struct sub_meter_state);
+	return (size_t)ctl->t.max_slots * SUB_DIRS * ctl->t.state_stride;
 }
 
 static size_t
-counters_size(const struct sub_ctl *ctl)
+drops_size(const struct sub_ctl *ctl)
 {
-	return (size_t)ctl->t.max_slots * SUB_DIRS * sizeof(struct sub_counters);
+	return (size_t)ctl->t.max_slots * SUB_DIRS * sizeof(struct sub_count_drops);
 }
 
 int
@@ -302,9 +302,9 @@ sub_ctl_create(uint32_t max_slots, unsigned n_workers, struct rte_rcu_qsbr *qsv,
 {
 	static unsigned instance;
 	struct sub_ctl *ctl;
-	uint32_t i;
+	uint32_t i, d;
 
-	if (max_slots < 2)
+	if (max_slots < 2 || n_workers < 1)
 		return -EINVAL;
 	ctl = calloc(1, sizeof(*ctl));
 	if (ctl == NULL)
@@ -313,25 +313,27 @@ sub_ctl_create(uint32_t max_slots, unsigned n_workers, struct rte_rcu_qsbr *qsv,
 	ctl->qsv = qsv;
 	ctl->t.max_slots = max_slots;
 	ctl->t.n_workers = n_workers;
+	ctl->t.state_stride = sizeof(struct sub_meter_state) + n_workers * sizeof(struct sub_count_hot);
 	ctl->by_id = make_hash("subid", ctl->instance, max_slots, SUB_ID_LEN);
 	ctl->own_pfx = make_hash("subpfx", ctl->instance, max_slots * 2, sizeof(struct pfx_key));
 	ctl->own_l2 = make_hash("subl2", ctl->instance, max_slots * 2, sizeof(struct sub_l2_key));
 	ctl->entries = calloc(max_slots, sizeof(*ctl->entries));
 	ctl->free_slots = calloc(max_slots, sizeof(*ctl->free_slots));
 	/* Shared with workers, but plain memory: no need for DPDK's. */
-	ctl->t.meters = bigmem_alloc(meters_size(ctl));
-	ctl->t.counters = calloc(n_workers, sizeof(*ctl->t.counters));
+	ctl->t.state = bigmem_alloc(state_size(ctl));
+	ctl->t.drops = calloc(n_workers, sizeof(*ctl->t.drops));
 	if (ctl->by_id == NULL || ctl->own_pfx == NULL || ctl->own_l2 == NULL ||
-	    ctl->entries == NULL || ctl->free_slots == NULL || ctl->t.meters == NULL ||
-	    ctl->t.counters == NULL)
+	    ctl->entries == NULL || ctl->free_slots == NULL || ctl->t.state == NULL ||
+	    ctl->t.drops == NULL)
 		goto out_free;
 	for (i = 0; i < n_workers; i++) {
-		ctl->t.counters[i] = bigmem_alloc(counters_size(ctl));
-		if (ctl->t.counters[i] == NULL)
+		ctl->t.drops[i] = bigmem_alloc(drops_size(ctl));
+		if (ctl->t.drops[i] == NULL)
 			goto out_free;
 	}
-	for (i = 0; i < (uint32_t)max_slots * SUB_DIRS; i++)
-		rte_spinlock_init(&ctl->t.meters[i].lock);
+	for (d = 0; d < SUB_DIRS; d++)
+		for (i = 0; i < max_slots; i++)
+			rte_spinlock_init(&sub_meter_of(&ctl->t, i, d)->lock);
 	for (i = max_slots - 1; i > SUB_SLOT_UNKNOWN; i--)
 		ctl->free_slots[ctl->n_free++] = i;
 	/* The sets (two rte_lpm of 64 MiB and more) exist only once subscribers do. */
@@ -362,11 +364,11 @@ sub_ctl_free(struct sub_ctl *ctl)
 			free(ctl->entries[i]);
 	free(ctl->entries);
 	free(ctl->free_slots);
-	bigmem_free(ctl->t.meters, meters_size(ctl));
-	if (ctl->t.counters != NULL)
+	bigmem_free(ctl->t.state, state_size(ctl));
+	if (ctl->t.drops != NULL)
 		for (i = 0; i < ctl->t.n_workers; i++)
-			bigmem_free(ctl->t.counters[i], counters_size(ctl));
-	free(ctl->t.counters);
+			bigmem_free(ctl->t.drops[i], drops_size(ctl));
+	free(ctl->t.drops);
 	free(ctl->changes);
 	free(ctl->pending_free);
 	free(ctl);
@@ -1026,12 +1028,11 @@ reset_slot(struct sub_ctl *ctl, uint32_t slot)
 	unsigned w, d;
 
 	for (d = 0; d < SUB_DIRS; d++) {
-		struct sub_meter_state *m = &ctl->t.meters[slot * SUB_DIRS + d];
-
-		m->configured = 0;
-		for (w = 0; w < ctl->t.n_workers; w++)
-			memset(&ctl->t.counters[w][slot * SUB_DIRS + d], 0,
-			       sizeof(struct sub_counters));
+		sub_meter_of(&ctl->t, slot, d)->configured = 0;
+		for (w = 0; w < ctl->t.n_workers; w++) {
+			memset(sub_hot_of(&ctl->t, w, slot, d), 0, sizeof(struct sub_count_hot));
+			memset(sub_drops_of(&ctl->t, w, slot, d), 0, sizeof(struct sub_count_drops));
+		}
 	}
 }
 
@@ -1214,7 +1215,8 @@ sub_counters_read(const struct sub_tables *t, uint32_t slot, struct sub_counters
 	for (w = 0; w < t->n_workers; w++) {
 		for (d = 0; d < SUB_DIRS; d++) {
 			/* One writer per counter; aligned 64-bit loads do not tear. */
-			const struct sub_counters *c = &t->counters[w][slot * SUB_DIRS + d];
+			const struct sub_count_hot *c = sub_hot_of(t, w, slot, d);
+			const struct sub_count_drops *x = sub_drops_of(t, w, slot, d);
 			struct sub_counters *r = &ret[d];
 
 			r->fwd_packets += __atomic_load_n(&c->fwd_packets, __ATOMIC_RELAXED);
@@ -1226,9 +1228,8 @@ sub_counters_read(const struct sub_tables *t, uint32_t slot, struct sub_counters
 					__atomic_load_n(&c->colour_bytes[i], __ATOMIC_RELAXED);
 			}
 			for (i = 0; i < SUB_DROP_MAX; i++) {
-				r->drop_packets[i] +=
-					__atomic_load_n(&c->drop_packets[i], __ATOMIC_RELAXED);
-				r->drop_bytes[i] += __atomic_load_n(&c->drop_bytes[i], __ATOMIC_RELAXED);
+				r->drop_packets[i] += __atomic_load_n(&x->packets[i], __ATOMIC_RELAXED);
+				r->drop_bytes[i] += __atomic_load_n(&x->bytes[i], __ATOMIC_RELAXED);
 			}
 		}
 	}

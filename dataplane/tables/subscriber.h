@@ -162,9 +162,9 @@ struct sub_meter_state {
 		struct rte_meter_trtcm rfc2698;
 		struct rte_meter_trtcm_rfc4115 rfc4115;
 	};
-} __rte_cache_aligned; /* one line each: what the burst prefetch fetches */
+} __rte_cache_aligned;
 
-/* Per worker, slot and direction. */
+/* Usage of a slot and direction as read: summed over workers. */
 struct sub_counters {
 	uint64_t fwd_packets;
 	uint64_t fwd_bytes;
@@ -172,17 +172,61 @@ struct sub_counters {
 	uint64_t colour_bytes[SUB_COLOURS];
 	uint64_t drop_packets[SUB_DROP_MAX];
 	uint64_t drop_bytes[SUB_DROP_MAX];
-} __rte_cache_aligned; /* forwarded and colours in the first line */
+};
 
-/* What workers hold: the published set and the per-slot state. */
+/* What every packet a worker passes adds: one line per worker, slot and direction. */
+struct sub_count_hot {
+	uint64_t fwd_packets;
+	uint64_t fwd_bytes;
+	uint64_t colour_packets[SUB_COLOURS];
+	uint64_t colour_bytes[SUB_COLOURS];
+} __rte_cache_aligned;
+
+/* What only drops add, per worker, slot and direction: read rarely. */
+struct sub_count_drops {
+	uint64_t packets[SUB_DROP_MAX];
+	uint64_t bytes[SUB_DROP_MAX];
+};
+
+/*
+ * What workers hold: the published set and the per-slot state.
+ *
+ * The state a packet reads and writes at random is laid out so that one
+ * packet touches one record of one page: per direction, then per slot, a
+ * record of a meter line followed by one counter line per worker
+ * (sub_meter_of(), sub_hot_of()). Each cold line of a random subscriber
+ * costs an address translation on top of the miss (on a virtual machine, a
+ * nested page walk): adjacent lines share it. Drop counters, written only
+ * when a packet is dropped, live apart (sub_drops_of()).
+ */
 struct sub_tables {
 	struct sub_set *set[2];
 	uint32_t active;       /* index in set[] workers read */
 	uint32_t max_slots;    /* slots 0..max_slots-1 */
 	unsigned n_workers;
-	struct sub_meter_state *meters;   /* [slot * SUB_DIRS + dir] */
-	struct sub_counters **counters;   /* [worker][slot * SUB_DIRS + dir] */
+	uint8_t *state;        /* [dir][slot] records of state_stride bytes */
+	size_t state_stride;   /* (1 + n_workers) lines */
+	struct sub_count_drops **drops; /* [worker][dir * max_slots + slot] */
 };
+
+static inline struct sub_meter_state *
+sub_meter_of(const struct sub_tables *t, uint32_t slot, unsigned dir)
+{
+	return (struct sub_meter_state *)(t->state + ((size_t)dir * t->max_slots + slot) *
+							     t->state_stride);
+}
+
+static inline struct sub_count_hot *
+sub_hot_of(const struct sub_tables *t, unsigned worker, uint32_t slot, unsigned dir)
+{
+	return (struct sub_count_hot *)(sub_meter_of(t, slot, dir) + 1) + worker;
+}
+
+static inline struct sub_count_drops *
+sub_drops_of(const struct sub_tables *t, unsigned worker, uint32_t slot, unsigned dir)
+{
+	return &t->drops[worker][(size_t)dir * t->max_slots + slot];
+}
 
 static inline const struct sub_set *
 sub_active_set(const struct sub_tables *t)
