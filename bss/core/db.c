@@ -580,3 +580,54 @@ db_array_element(FILE *f, const char *s, bool first)
 	}
 	fputc('"', f);
 }
+
+int
+db_arrays_open(struct db_arrays *a, unsigned n)
+{
+	*a = (struct db_arrays){0};
+	if (n == 0 || n > DB_ARRAYS_MAX)
+		return -EINVAL;
+	for (a->n = 0; a->n < n; a->n++) {
+		a->f[a->n] = open_memstream(&a->buf[a->n], &a->len[a->n]);
+		if (a->f[a->n] == NULL) {
+			db_arrays_free(a);
+			return -ENOMEM;
+		}
+		fputc('{', a->f[a->n]);
+	}
+	return 0;
+}
+
+void
+db_arrays_row(struct db_arrays *a, const char *const *v)
+{
+	for (unsigned c = 0; c < a->n; c++)
+		db_array_element(a->f[c], v[c], a->rows == 0);
+	a->rows++;
+}
+
+int
+db_arrays_close(struct db_arrays *a, const char **params)
+{
+	int rc = 0;
+
+	for (unsigned c = 0; c < a->n; c++) {
+		fputc('}', a->f[c]);
+		if (fclose(a->f[c]) != 0)
+			rc = -ENOMEM;
+		a->f[c] = NULL;
+		params[c] = a->buf[c];
+	}
+	return rc;
+}
+
+void
+db_arrays_free(struct db_arrays *a)
+{
+	for (unsigned c = 0; c < a->n; c++) {
+		if (a->f[c] != NULL)
+			fclose(a->f[c]);
+		free(a->buf[c]);
+	}
+	*a = (struct db_arrays){0};
+}

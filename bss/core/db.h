@@ -132,6 +132,31 @@ int db_pipeline(struct db *db, const struct db_stmt *s, size_t n, PGresult **ret
  */
 void db_array_element(FILE *f, const char *s, bool first);
 
+/*
+ * Array parameters built a row at a time, for a statement that turns them
+ * back into rows with unnest($1::type[], $2::type[], ...): @n columns (at
+ * most DB_ARRAYS_MAX), each an array literal of quoted text elements.
+ * db_arrays_open() then db_arrays_row() for each row (one value a column),
+ * db_arrays_close() to fill @params (valid until db_arrays_free(), which
+ * is always called, also after a failure).
+ */
+#define DB_ARRAYS_MAX 16
+
+struct db_arrays {
+	unsigned n;
+	size_t rows;
+	FILE *f[DB_ARRAYS_MAX];
+	char *buf[DB_ARRAYS_MAX];
+	size_t len[DB_ARRAYS_MAX];
+};
+
+/* Returns 0, -EINVAL (@n out of range) or -ENOMEM. */
+int db_arrays_open(struct db_arrays *a, unsigned n);
+void db_arrays_row(struct db_arrays *a, const char *const *v);
+/* Returns 0 or -ENOMEM. */
+int db_arrays_close(struct db_arrays *a, const char **params);
+void db_arrays_free(struct db_arrays *a);
+
 /* Whether the server answers (SELECT 1). Returns 0 or -EIO (message in db_error()). */
 int db_ping(struct db *db);
 

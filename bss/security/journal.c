@@ -20,23 +20,7 @@ int
 security_journal_apply(struct db *db, const char *source, const struct es_event *ev, void *arg,
 		       char *err, size_t errlen)
 {
-	char seq[24], sv[16], av[24];
-	const char *p[10] = {source, seq, ev->event_id, ev->type, sv, ev->aggregate_type,
-			     ev->aggregate_id, av, ev->traceparent, ev->time};
-	PGresult *res;
-
-	snprintf(seq, sizeof(seq), "%" PRId64, ev->seq);
-	snprintf(sv, sizeof(sv), "%d", ev->schema_version);
-	snprintf(av, sizeof(av), "%" PRId64, ev->aggregate_version);
-	res = db_exec(db,
-		      "INSERT INTO change_journal (source, seq, event_id, type, schema_version, "
-		      "aggregate_type, aggregate_id, aggregate_version, traceparent, created_at) "
-		      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
-		      10, p, err, errlen, NULL);
-	if (res == NULL)
-		return -EIO;
-	PQclear(res);
-	return 0;
+	return security_journal_apply_batch(db, source, ev, 1, arg, err, errlen);
 }
 
 int
@@ -100,27 +84,14 @@ int
 security_journal_apply_batch(struct db *db, const char *source, const struct es_event *ev,
 			     size_t n, void *arg, char *err, size_t errlen)
 {
-	/* Ten arrays, one element an event, from one stream each. */
-	char *buf[10] = {NULL};
-	size_t len[10];
-	FILE *f[10];
+	const char *p[10];
+	struct db_arrays a;
 	PGresult *res;
-	int rc = 0;
+	int rc;
 
 	(void)arg;
-	for (int c = 0; c < 10; c++) {
-		f[c] = open_memstream(&buf[c], &len[c]);
-		if (f[c] == NULL) {
-			while (c-- > 0)
-				fclose(f[c]);
-			for (int k = 0; k < 10; k++)
-				free(buf[k]);
-			snprintf(err, errlen, "journal: out of memory");
-			return -ENOMEM;
-		}
-		fputc('{', f[c]);
-	}
-	for (size_t i = 0; i < n; i++) {
+	rc = db_arrays_open(&a, 10);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char seq[24], sv[16], av[24];
 		const char *v[10] = {source, seq, ev[i].event_id, ev[i].type, sv,
 				     ev[i].aggregate_type, ev[i].aggregate_id, av,
@@ -129,18 +100,11 @@ security_journal_apply_batch(struct db *db, const char *source, const struct es_
 		snprintf(seq, sizeof(seq), "%" PRId64, ev[i].seq);
 		snprintf(sv, sizeof(sv), "%d", ev[i].schema_version);
 		snprintf(av, sizeof(av), "%" PRId64, ev[i].aggregate_version);
-		for (int c = 0; c < 10; c++)
-			db_array_element(f[c], v[c], i == 0);
+		db_arrays_row(&a, v);
 	}
-	for (int c = 0; c < 10; c++) {
-		fputc('}', f[c]);
-		if (fclose(f[c]) != 0)
-			rc = -ENOMEM;
-	}
+	if (rc == 0)
+		rc = db_arrays_close(&a, p);
 	if (rc == 0) {
-		const char *p[10] = {buf[0], buf[1], buf[2], buf[3], buf[4],
-				     buf[5], buf[6], buf[7], buf[8], buf[9]};
-
 		res = db_exec(db,
 			      "INSERT INTO change_journal (source, seq, event_id, type, "
 			      "schema_version, aggregate_type, aggregate_id, aggregate_version, "
@@ -155,7 +119,6 @@ security_journal_apply_batch(struct db *db, const char *source, const struct es_
 	} else {
 		snprintf(err, errlen, "journal: out of memory");
 	}
-	for (int c = 0; c < 10; c++)
-		free(buf[c]);
+	db_arrays_free(&a);
 	return rc;
 }

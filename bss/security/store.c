@@ -584,22 +584,12 @@ store_apikey_list(struct db *db, const char *owner_id, json_t **ret, char *err, 
 /* ---- Audit ------------------------------------------------------------------ */
 
 /*
- * The chained records of one round as the four array parameters of
+ * The chained records of one round as the five array parameters of
  * chain_insert_sql: their pos in audit_pending, seq, the microsecond of the
  * record as timestamptz text (exact: no floating point between us and the
  * column), prev_hash and hash in hex. The rest of each row comes from its
  * audit_pending row in the statement itself.
  */
-struct chain_arrays {
-	char *pos, *seq, *at, *prev, *hash;
-	const char *p[5];
-};
-
-/* One element of each kind, with its separator: bigint, "timestamp", 64 hex digits. */
-#define CHAIN_NUM_MAX 22
-#define CHAIN_AT_MAX 36
-#define CHAIN_HEX_MAX (2 * SECURITY_HASH_LEN + 2)
-
 static const char chain_insert_sql[] =
 	"INSERT INTO audit_log (seq, at, subject, name, remote, action, target, outcome, details,"
 	" traceparent, prev_hash, hash)"
@@ -607,43 +597,6 @@ static const char chain_insert_sql[] =
 	" p.details, p.traceparent, decode(c.prev, 'hex'), decode(c.hash, 'hex')"
 	" FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[])"
 	" AS c(pos, seq, at, prev, hash) JOIN audit_pending p ON p.pos = c.pos ORDER BY c.seq";
-
-static void
-chain_arrays_free(struct chain_arrays *a)
-{
-	free(a->pos);
-	free(a->seq);
-	free(a->at);
-	free(a->prev);
-	free(a->hash);
-}
-
-static int
-chain_arrays_alloc(struct chain_arrays *a, size_t n)
-{
-	*a = (struct chain_arrays){
-		.pos = malloc(n * CHAIN_NUM_MAX + 3),
-		.seq = malloc(n * CHAIN_NUM_MAX + 3),
-		.at = malloc(n * CHAIN_AT_MAX + 3),
-		.prev = malloc(n * CHAIN_HEX_MAX + 3),
-		.hash = malloc(n * CHAIN_HEX_MAX + 3),
-	};
-	if (!a->pos || !a->seq || !a->at || !a->prev || !a->hash) {
-		chain_arrays_free(a);
-		return -ENOMEM;
-	}
-	strcpy(a->pos, "{");
-	strcpy(a->seq, "{");
-	strcpy(a->at, "{");
-	strcpy(a->prev, "{");
-	strcpy(a->hash, "{");
-	a->p[0] = a->pos;
-	a->p[1] = a->seq;
-	a->p[2] = a->at;
-	a->p[3] = a->prev;
-	a->p[4] = a->hash;
-	return 0;
-}
 
 static void
 hex_of(char *out, const uint8_t h[SECURITY_HASH_LEN])
@@ -657,37 +610,22 @@ hex_of(char *out, const uint8_t h[SECURITY_HASH_LEN])
 	out[2 * SECURITY_HASH_LEN] = '\0';
 }
 
-/* Append record @e (at pos @pos, element @i) to @a. */
+/* Append record @e (at pos @pos) to @a, the columns of chain_insert_sql. */
 static void
-chain_arrays_add(struct chain_arrays *a, size_t i, const char *pos,
-		 const struct security_audit_entry *e)
+chain_arrays_add(struct db_arrays *a, const char *pos, const struct security_audit_entry *e)
 {
 	time_t secs = (time_t)(e->at_us / 1000000);
-	const char *sep = i ? "," : "";
-	char prev[2 * SECURITY_HASH_LEN + 1], hash[2 * SECURITY_HASH_LEN + 1];
+	char seq[24], at[64], prev[2 * SECURITY_HASH_LEN + 1], hash[2 * SECURITY_HASH_LEN + 1];
 	struct tm tm;
 
 	gmtime_r(&secs, &tm);
+	snprintf(seq, sizeof(seq), "%" PRId64, e->seq);
+	snprintf(at, sizeof(at), "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(e->at_us % 1000000));
 	hex_of(prev, e->prev);
 	hex_of(hash, e->hash);
-	/* Each writes at most its element's maximum past the previous end. */
-	sprintf(a->pos + strlen(a->pos), "%s%.20s", sep, pos);
-	sprintf(a->seq + strlen(a->seq), "%s%" PRId64, sep, e->seq);
-	sprintf(a->at + strlen(a->at), "%s\"%04d-%02d-%02d %02d:%02d:%02d.%06d+00\"", sep,
-		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		(int)(e->at_us % 1000000));
-	sprintf(a->prev + strlen(a->prev), "%s%s", sep, prev);
-	sprintf(a->hash + strlen(a->hash), "%s%s", sep, hash);
-}
-
-static void
-chain_arrays_close(struct chain_arrays *a)
-{
-	strcat(a->pos, "}");
-	strcat(a->seq, "}");
-	strcat(a->at, "}");
-	strcat(a->prev, "}");
-	strcat(a->hash, "}");
+	db_arrays_row(a, (const char *const[]){pos, seq, at, prev, hash});
 }
 
 void
@@ -741,7 +679,7 @@ store_audit_pending_count(struct db *db, int64_t *ret, char *err, size_t errlen)
 static int
 chain_rows(const uint8_t key[SECURITY_KEY_LEN], PGresult *pend, int64_t head,
 	   const uint8_t hash[SECURITY_HASH_LEN], struct security_audit_entry *e,
-	   struct chain_arrays *a, int *ret_n, char *err, size_t errlen)
+	   struct db_arrays *a, int *ret_n, char *err, size_t errlen)
 {
 	uint8_t mac[SECURITY_HASH_LEN], want[SECURITY_HASH_LEN];
 	int n = PQntuples(pend);
@@ -771,7 +709,7 @@ chain_rows(const uint8_t key[SECURITY_KEY_LEN], PGresult *pend, int64_t head,
 		}
 		memcpy(e[i].prev, i ? e[i - 1].hash : hash, SECURITY_HASH_LEN);
 		security_audit_hash(key, &e[i], e[i].hash);
-		chain_arrays_add(a, (size_t)i, PQgetvalue(pend, i, 0), &e[i]);
+		chain_arrays_add(a, PQgetvalue(pend, i, 0), &e[i]);
 	}
 	*ret_n = n;
 	return 0;
@@ -796,7 +734,8 @@ store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned m
 		 1, lp},
 	};
 	struct security_audit_entry *e = NULL;
-	struct chain_arrays a = {0};
+	struct db_arrays a = {0};
+	const char *ap[5];
 	struct db_stmt st[3];
 	uint8_t hash[SECURITY_HASH_LEN] = {0};
 	PGresult *r[3], *cr[3];
@@ -826,7 +765,7 @@ store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned m
 	rc = 0;
 	if (n > 0) {
 		e = calloc((size_t)n, sizeof(*e));
-		rc = e && chain_arrays_alloc(&a, (size_t)n) == 0 ? 0 : -ENOMEM;
+		rc = e && db_arrays_open(&a, 5) == 0 ? 0 : -ENOMEM;
 		if (rc)
 			snprintf(err, errlen, "audit: out of memory");
 	}
@@ -834,14 +773,17 @@ store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned m
 		char berr[256] = "";
 
 		bad = chain_rows(key, r[2], head, hash, e, &a, &n, berr, sizeof(berr));
-		chain_arrays_close(&a);
-		if (bad)
+		if (db_arrays_close(&a, ap) < 0) {
+			rc = -ENOMEM;
+			snprintf(err, errlen, "audit: out of memory");
+		} else if (bad) {
 			snprintf(err, errlen, "%s", berr);
+		}
 	}
 	if (rc == 0 && n > 0) {
 		/* One INSERT for the round's records, their DELETE, COMMIT: one round trip. */
 		snprintf(lastpos, sizeof(lastpos), "%s", PQgetvalue(r[2], n - 1, 0));
-		st[0] = (struct db_stmt){chain_insert_sql, 5, a.p};
+		st[0] = (struct db_stmt){chain_insert_sql, 5, ap};
 		st[1] = (struct db_stmt){"DELETE FROM audit_pending WHERE pos <= $1::bigint", 1, dp};
 		st[2] = (struct db_stmt){"COMMIT", 0, NULL};
 		if (db_pipeline(db, st, 3, cr, &failed, state, err, errlen) < 0) {
@@ -878,7 +820,7 @@ store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned m
 	}
 	PQclear(r[2]);
 	free(e);
-	chain_arrays_free(&a);
+	db_arrays_free(&a);
 	return rc ? rc : bad;
 }
 

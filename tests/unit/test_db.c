@@ -450,6 +450,45 @@ test_array_element(void **state)
 	db_close(db);
 }
 
+/* Columns built a row at a time by db_arrays come back as rows, in order. */
+static void
+test_arrays(void **state)
+{
+	struct pgtest *t = pgtest_get(state);
+	static const char *const rows[][2] = {
+		{"a \"quoted\" one", "1"}, {"", "-9223372036854775808"}, {"NULL", "42"}};
+	const size_t n = sizeof(rows) / sizeof(rows[0]);
+	char err[256], st[6];
+	const char *p[2];
+	struct db_arrays a;
+	PGresult *res;
+	struct db *db;
+
+	assert_int_equal(db_arrays_open(&a, 0), -EINVAL);
+	db_arrays_free(&a);
+	assert_int_equal(db_arrays_open(&a, DB_ARRAYS_MAX + 1), -EINVAL);
+	db_arrays_free(&a);
+
+	migrate_ok(t, "alpha", alpha_v2, 1);
+	db = open_domain(t, "alpha");
+	assert_int_equal(db_arrays_open(&a, 2), 0);
+	for (size_t i = 0; i < n; i++)
+		db_arrays_row(&a, rows[i]);
+	assert_int_equal(db_arrays_close(&a, p), 0);
+	res = db_exec(db, "SELECT s, b + 0 FROM unnest($1::text[], $2::bigint[]) AS r(s, b)", 2, p,
+		      err, sizeof(err), st);
+	if (res == NULL)
+		fail_msg("%s (%s | %s)", err, p[0], p[1]);
+	assert_int_equal(PQntuples(res), (int)n);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(PQgetvalue(res, (int)i, 0), rows[i][0]);
+		assert_string_equal(PQgetvalue(res, (int)i, 1), rows[i][1]);
+	}
+	PQclear(res);
+	db_arrays_free(&a);
+	db_close(db);
+}
+
 /* A statement used twice is prepared; one whose plan changed shape is re-prepared. */
 static void
 test_statement_cache(void **state)
@@ -578,6 +617,7 @@ main(void)
 						pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_lazy_begin, pgtest_setup, pgtest_teardown),
 		cmocka_unit_test_setup_teardown(test_array_element, pgtest_setup, pgtest_teardown),
+		cmocka_unit_test_setup_teardown(test_arrays, pgtest_setup, pgtest_teardown),
 	};
 
 	return pgtest_exit(cmocka_run_group_tests(tests, NULL, NULL));
