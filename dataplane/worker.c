@@ -87,9 +87,9 @@ shape_pkt(struct dp_worker *w, struct rte_mbuf *m, const struct sub_set *s, uint
 	  unsigned out, uint32_t len, bool *ret_shaped)
 {
 	struct dp_shaper *sh = &w->shaper[out];
-	const struct sub_slot *ss = &s->slots[slot];
-	const struct sub_meter_profile *mp = &s->profiles[ss->profile].dir[SUB_DOWN];
 	const struct sub_tables *t = w->dp->subt;
+	const struct sub_slot *ss = sub_slot_of(t, s, slot, SUB_DOWN);
+	const struct sub_meter_profile *mp = &s->profiles[ss->profile].dir[SUB_DOWN];
 	struct sub_count_hot *c = sub_hot_of(t, w->index, slot, SUB_DOWN);
 
 	if (slot >= sh->n_pipes ||
@@ -379,12 +379,10 @@ shapers_dequeue(struct dp_worker *w)
 
 /* Fetch what enforcement of @slot in direction @dir reads, ahead of it. */
 static inline void
-sub_prefetch_state(const struct dp_worker *w, const struct sub_set *s, uint32_t slot,
-		   unsigned dir)
+sub_prefetch_state(const struct dp_worker *w, uint32_t slot, unsigned dir)
 {
 	const struct sub_tables *t = w->dp->subt;
 
-	rte_prefetch0(&s->slots[slot]);
 	rte_prefetch0(sub_meter_of(t, slot, dir));
 	rte_prefetch0(sub_hot_of(t, w->index, slot, dir));
 }
@@ -412,7 +410,7 @@ sub_preclassify6(const struct dp_worker *w, const struct sub_set *s, unsigned di
 			continue;
 		}
 		pre[idx[k]] = (int32_t)slot;
-		sub_prefetch_state(w, s, slot, dir);
+		sub_prefetch_state(w, slot, dir);
 	}
 }
 
@@ -420,8 +418,8 @@ sub_preclassify6(const struct dp_worker *w, const struct sub_set *s, unsigned di
  * Subscriber classification of a whole burst by host address, before the
  * packets are processed one by one, so that no packet waits alone on cold
  * memory: first every IPv4 packet's host-table bucket is prefetched, then
- * each is read, and each hit's slot, meter and counter lines are
- * prefetched; enforcement then finds them in cache. The source address of
+ * each is read, and each hit's state record (slot entry and meter, and
+ * this worker's counters: two adjacent lines) is prefetched; enforcement then finds them in cache. The source address of
  * what comes from an access port, the destination of the rest; untagged
  * IPv4 and IPv6 only, and upstream only when no subscriber is matched by
  * VLAN or MAC (they would come first). @pre[k] is the slot, SUB_PRE_NO_HOST
@@ -485,7 +483,7 @@ sub_preclassify(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n, unsigne
 			continue;
 		}
 		pre[idx4[k]] = (int32_t)slot;
-		sub_prefetch_state(w, s, slot, dir);
+		sub_prefetch_state(w, slot, dir);
 	}
 	sub_preclassify6(w, s, dir, keys6, idx6, n6, pre);
 	w->pre_set = s;

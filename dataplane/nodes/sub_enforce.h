@@ -57,7 +57,7 @@ sub_enforce_dir(const struct sub_tables *t, const struct sub_set *s, unsigned wo
 		sub_count_fwd(c, len);
 		return SUB_DROP_MAX;
 	}
-	ss = &s->slots[slot];
+	ss = sub_slot_of(t, s, slot, dir);
 	r = sub_avail(s, ss->avail, l4, dir);
 	if (unlikely(r != SUB_DROP_MAX)) {
 		sub_count_drop(sub_drops_of(t, worker, slot, dir), r, len);

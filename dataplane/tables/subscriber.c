@@ -135,12 +135,6 @@ make_hash(const char *what, unsigned instance, uint32_t entries, uint32_t key_le
 }
 
 /* Each set's slot array: read per packet at random, so on huge pages too. */
-static size_t
-slots_size(const struct sub_ctl *ctl)
-{
-	return (size_t)ctl->t.max_slots * sizeof(struct sub_slot);
-}
-
 static struct sub_set *
 set_create(struct sub_ctl *ctl, unsigned which)
 {
@@ -170,17 +164,16 @@ set_create(struct sub_ctl *ctl, unsigned which)
 	s->host = make_hash(name, ctl->instance, max * 2, sizeof(struct sub_host_key));
 	if (host4_create(&s->host4, max * 2) < 0)
 		s->host4.b = NULL;
-	s->slots = bigmem_alloc(slots_size(ctl));
+	s->index = which;
 	s->profiles = rte_zmalloc("cuco_subprof", sizeof(*s->profiles) * SUB_MAX_PROFILES,
 				  RTE_CACHE_LINE_SIZE);
 	if (s->lpm4 == NULL || s->lpm6 == NULL || s->l2 == NULL || s->host == NULL ||
-	    s->host4.b == NULL || s->slots == NULL || s->profiles == NULL) {
+	    s->host4.b == NULL || s->profiles == NULL) {
 		host4_destroy(&s->host4);
 		rte_hash_free(s->host);
 		rte_lpm_free(s->lpm4);
 		rte_lpm6_free(s->lpm6);
 		rte_hash_free(s->l2);
-		bigmem_free(s->slots, slots_size(ctl));
 		rte_free(s->profiles);
 		rte_free(s);
 		return NULL;
@@ -198,7 +191,6 @@ set_free(const struct sub_ctl *ctl, struct sub_set *s)
 	rte_hash_free(s->l2);
 	rte_hash_free(s->host);
 	host4_destroy(&s->host4);
-	bigmem_free(s->slots, slots_size(ctl));
 	rte_free(s->profiles);
 	rte_free(s);
 }
@@ -940,10 +932,10 @@ sub_ctl_abort(struct sub_ctl *ctl)
 
 /* Write one subscriber change to @s: remove keys of @from, add keys of @to. */
 static int
-set_apply_sub(struct sub_set *s, const struct sub_entry *from, const struct sub_entry *to,
-	      uint32_t slot)
+set_apply_sub(const struct sub_tables *t, struct sub_set *s, const struct sub_entry *from,
+	      const struct sub_entry *to, uint32_t slot)
 {
-	unsigned i;
+	unsigned i, d;
 	int ret;
 
 	if (from != NULL) {
@@ -959,7 +951,8 @@ set_apply_sub(struct sub_set *s, const struct sub_entry *from, const struct sub_
 		}
 	}
 	if (to == NULL) {
-		memset(&s->slots[slot], 0, sizeof(s->slots[slot]));
+		for (d = 0; d < SUB_DIRS; d++)
+			sub_meter_of(t, slot, d)->slot[s->index] = (struct sub_slot){0};
 		return 0;
 	}
 	for (i = 0; i < to->match.n_prefixes; i++) {
@@ -980,9 +973,10 @@ set_apply_sub(struct sub_set *s, const struct sub_entry *from, const struct sub_
 				s->n_vlan++;
 		}
 	}
-	s->slots[slot] = (struct sub_slot){
-		.profile = to->profile, .avail = to->avail, .in_use = 1,
-	};
+	for (d = 0; d < SUB_DIRS; d++)
+		sub_meter_of(t, slot, d)->slot[s->index] = (struct sub_slot){
+			.profile = to->profile, .avail = to->avail, .in_use = 1,
+		};
 	return 0;
 }
 
@@ -998,8 +992,8 @@ set_apply(struct sub_ctl *ctl, struct sub_set *s, size_t n, bool undo)
 
 		switch (c->kind) {
 		case CH_SUB:
-			ret = undo ? set_apply_sub(s, c->new, c->old, c->slot)
-				   : set_apply_sub(s, c->old, c->new, c->slot);
+			ret = undo ? set_apply_sub(&ctl->t, s, c->new, c->old, c->slot)
+				   : set_apply_sub(&ctl->t, s, c->old, c->new, c->slot);
 			break;
 		case CH_PROFILE:
 			/* Profiles are values: the final one of the batch, or the old one. */

@@ -146,13 +146,18 @@ struct sub_set {
 	struct rte_hash *l2;   /* struct sub_l2_key -> slot */
 	uint32_t n_vlan;       /* entries of each kind in l2: skip lookups when 0 */
 	uint32_t n_mac;
-	struct sub_slot *slots;
+	unsigned index;        /* 0 or 1: its copy of each slot's entry (sub_slot_of()) */
 	struct sub_profile *profiles;
 	struct inet_prefix walled[SUB_WALLED_MAX];
 	uint32_t n_walled;
 };
 
-/* Per slot and direction, shared by workers. */
+/*
+ * Per slot and direction, shared by workers: the meter, and the slot's
+ * entry (profile, availability) as each of the two table sets has it. The
+ * entries belong to the sets: the control thread writes a set's copy only
+ * while no worker reads that set, as it does the set's other tables.
+ */
 struct sub_meter_state {
 	rte_spinlock_t lock;  /* taken only with more than one worker */
 	uint16_t profile;     /* what the context was configured for */
@@ -162,6 +167,7 @@ struct sub_meter_state {
 		struct rte_meter_trtcm rfc2698;
 		struct rte_meter_trtcm_rfc4115 rfc4115;
 	};
+	struct sub_slot slot[2]; /* [set->index] */
 } __rte_cache_aligned;
 
 /* Usage of a slot and direction as read: summed over workers. */
@@ -193,8 +199,8 @@ struct sub_count_drops {
  *
  * The state a packet reads and writes at random is laid out so that one
  * packet touches one record of one page: per direction, then per slot, a
- * record of a meter line followed by one counter line per worker
- * (sub_meter_of(), sub_hot_of()). Each cold line of a random subscriber
+ * record of a line with the meter and the slot's entry, followed by one
+ * counter line per worker (sub_meter_of(), sub_slot_of(), sub_hot_of()). Each cold line of a random subscriber
  * costs an address translation on top of the miss (on a virtual machine, a
  * nested page walk): adjacent lines share it. Drop counters, written only
  * when a packet is dropped, live apart (sub_drops_of()).
@@ -214,6 +220,13 @@ sub_meter_of(const struct sub_tables *t, uint32_t slot, unsigned dir)
 {
 	return (struct sub_meter_state *)(t->state + ((size_t)dir * t->max_slots + slot) *
 							     t->state_stride);
+}
+
+/* The entry of @slot as set @s has it. */
+static inline const struct sub_slot *
+sub_slot_of(const struct sub_tables *t, const struct sub_set *s, uint32_t slot, unsigned dir)
+{
+	return &sub_meter_of(t, slot, dir)->slot[s->index];
 }
 
 static inline struct sub_count_hot *
