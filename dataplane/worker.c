@@ -419,7 +419,8 @@ sub_preclassify6(const struct dp_worker *w, const struct sub_set *s, unsigned di
  * packets are processed one by one, so that no packet waits alone on cold
  * memory: first every IPv4 packet's host-table bucket is prefetched, then
  * each is read, and each hit's state record (slot entry and meter, and
- * this worker's counters: two adjacent lines) is prefetched; enforcement then finds them in cache. The source address of
+ * this worker's counters: two adjacent lines) is prefetched; enforcement
+ * then finds them in cache. The source address of
  * what comes from an access port, the destination of the rest; untagged
  * IPv4 and IPv6 only, and upstream only when no subscriber is matched by
  * VLAN or MAC (they would come first). @pre[k] is the slot, SUB_PRE_NO_HOST

@@ -134,7 +134,6 @@ make_hash(const char *what, unsigned instance, uint32_t entries, uint32_t key_le
 	return rte_hash_create(&hp);
 }
 
-/* Each set's slot array: read per packet at random, so on huge pages too. */
 static struct sub_set *
 set_create(struct sub_ctl *ctl, unsigned which)
 {
@@ -182,7 +181,7 @@ set_create(struct sub_ctl *ctl, unsigned which)
 }
 
 static void
-set_free(const struct sub_ctl *ctl, struct sub_set *s)
+set_free(struct sub_set *s)
 {
 	if (s == NULL)
 		return;
@@ -346,8 +345,8 @@ sub_ctl_free(struct sub_ctl *ctl)
 		return NULL;
 	if (ctl->in_batch)
 		sub_ctl_abort(ctl);
-	set_free(ctl, ctl->t.set[0]);
-	set_free(ctl, ctl->t.set[1]);
+	set_free(ctl->t.set[0]);
+	set_free(ctl->t.set[1]);
 	rte_hash_free(ctl->by_id);
 	rte_hash_free(ctl->own_pfx);
 	rte_hash_free(ctl->own_l2);
@@ -930,12 +929,21 @@ sub_ctl_abort(struct sub_ctl *ctl)
 	ctl->in_batch = false;
 }
 
+/* Set @s's copy of @slot's entry, in the state record of each direction. */
+static void
+set_slot_entry(const struct sub_tables *t, const struct sub_set *s, uint32_t slot,
+	       struct sub_slot e)
+{
+	for (unsigned d = 0; d < SUB_DIRS; d++)
+		sub_meter_of(t, slot, d)->slot[s->index] = e;
+}
+
 /* Write one subscriber change to @s: remove keys of @from, add keys of @to. */
 static int
 set_apply_sub(const struct sub_tables *t, struct sub_set *s, const struct sub_entry *from,
 	      const struct sub_entry *to, uint32_t slot)
 {
-	unsigned i, d;
+	unsigned i;
 	int ret;
 
 	if (from != NULL) {
@@ -951,8 +959,7 @@ set_apply_sub(const struct sub_tables *t, struct sub_set *s, const struct sub_en
 		}
 	}
 	if (to == NULL) {
-		for (d = 0; d < SUB_DIRS; d++)
-			sub_meter_of(t, slot, d)->slot[s->index] = (struct sub_slot){0};
+		set_slot_entry(t, s, slot, (struct sub_slot){0});
 		return 0;
 	}
 	for (i = 0; i < to->match.n_prefixes; i++) {
@@ -973,10 +980,8 @@ set_apply_sub(const struct sub_tables *t, struct sub_set *s, const struct sub_en
 				s->n_vlan++;
 		}
 	}
-	for (d = 0; d < SUB_DIRS; d++)
-		sub_meter_of(t, slot, d)->slot[s->index] = (struct sub_slot){
-			.profile = to->profile, .avail = to->avail, .in_use = 1,
-		};
+	set_slot_entry(t, s, slot,
+		       (struct sub_slot){.profile = to->profile, .avail = to->avail, .in_use = 1});
 	return 0;
 }
 
@@ -1041,8 +1046,8 @@ sub_ctl_commit(struct sub_ctl *ctl, char *err, size_t errlen)
 		struct sub_set *s0 = set_create(ctl, 0), *s1 = set_create(ctl, 1);
 
 		if (s0 == NULL || s1 == NULL) {
-			set_free(ctl, s0);
-			set_free(ctl, s1);
+			set_free(s0);
+			set_free(s1);
 			sub_ctl_abort(ctl);
 			snprintf(err, errlen, "no memory for the subscriber tables (raise -m)");
 			return -ENOMEM;
