@@ -113,16 +113,18 @@ struct append_params {
 
 int
 outbox_commit(struct db *db, const struct db_stmt *pre, size_t npre,
-	      const struct outbox_event *ev, size_t n, size_t *ret_failed, char *err,
-	      size_t errlen)
+	      const struct outbox_event *ev, size_t n, size_t *ret_failed, char ret_state[6],
+	      char *err, size_t errlen)
 {
 	struct append_params ap[OUTBOX_COMMIT_MAX];
 	struct db_stmt s[OUTBOX_COMMIT_MAX + 1];
 	PGresult *res[OUTBOX_COMMIT_MAX + 1];
 	size_t failed = 0, i, total = npre + n;
-	char state[6];
+	char state[6] = "";
 	int rc;
 
+	if (ret_state != NULL)
+		ret_state[0] = '\0';
 	if (db == NULL || total > OUTBOX_COMMIT_MAX) {
 		snprintf(err, errlen, "outbox: at most %d statements in one commit",
 			 OUTBOX_COMMIT_MAX);
@@ -194,6 +196,8 @@ outbox_commit(struct db *db, const struct db_stmt *pre, size_t npre,
 	}
 	if (ret_failed != NULL)
 		*ret_failed = failed;
+	if (ret_state != NULL)
+		memcpy(ret_state, state, sizeof(state));
 	db_rollback(db);
 	return rc;
 }

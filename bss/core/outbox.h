@@ -61,15 +61,16 @@ struct outbox_event {
  * pipeline mode): the caller's statements @pre (may be 0), then the append
  * of each of the @n events, then COMMIT. An aggregate not at its expected
  * version, or a concurrent writer that got there first, fails the whole
- * transaction: -EAGAIN. On any failure the transaction is rolled back and
+ * transaction: -EAGAIN. On any failure the transaction is rolled back,
  * @ret_failed (when not NULL) says which statement failed (@npre + i: the
- * i-th event; @npre + @n: COMMIT). Returns 0, -EAGAIN, -EINVAL (a bad
+ * i-th event; @npre + @n: COMMIT) and @ret_state (when not NULL) its
+ * SQLSTATE ("" when the server gave none). Returns 0, -EAGAIN, -EINVAL (a bad
  * event or too many statements: nothing sent, rolled back too) or -EIO
  * (message in @err).
  */
 int outbox_commit(struct db *db, const struct db_stmt *pre, size_t npre,
-		  const struct outbox_event *ev, size_t n, size_t *ret_failed, char *err,
-		  size_t errlen);
+		  const struct outbox_event *ev, size_t n, size_t *ret_failed, char ret_state[6],
+		  char *err, size_t errlen);
 
 /*
  * Number the committed events of @db's schema that have no seq yet, in pos

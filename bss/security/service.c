@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "bss/core/outbox.h"
+#include "common/clock.h"
 #include "bss/security/service.h"
 
 extern const struct db_migration security_migrations[];
@@ -134,6 +135,7 @@ clear_pending(struct security *sec)
 	sec->nevents = 0;
 	sec->naudits = 0;
 	sec->saving = false;
+	sec->save_unlocked = false;
 }
 
 void
@@ -142,6 +144,16 @@ sec_defer_user_save(struct security *sec, struct user_row *u)
 	snprintf(u->updated_at, sizeof(u->updated_at), "%s", sec->tx_now);
 	sec->save = *u;
 	sec->saving = true;
+}
+
+void
+sec_defer_user_rename(struct security *sec, struct user_row *u, int64_t expected_version)
+{
+	cuco_rfc3339_now_us(u->updated_at, sizeof(u->updated_at));
+	sec->save = *u;
+	sec->saving = true;
+	sec->save_unlocked = true;
+	sec->save_expected = expected_version;
 }
 
 struct security *
@@ -204,9 +216,12 @@ write_pending(struct security *sec, bool *ret_audits, struct security_error *err
 	struct outbox_event ev[SEC_EVENTS_MAX];
 	struct db_stmt st[SEC_AUDITS_MAX + 1];
 	size_t failed = 0, npre = 0;
+	char state[6];
 	int rc;
 
-	if (sec->saving)
+	if (sec->saving && sec->save_unlocked)
+		store_user_rename_stmt(&sec->save, sec->save_expected, &sec->save_buf, &st[npre++]);
+	else if (sec->saving)
 		store_user_save_stmt(&sec->save, &sec->save_buf, &st[npre++]);
 	for (unsigned i = 0; i < sec->naudits; i++) {
 		const struct sec_pending_audit *a = &sec->audits[i];
@@ -237,8 +252,12 @@ write_pending(struct security *sec, bool *ret_audits, struct security_error *err
 			.traceparent = p->traceparent,
 		};
 	}
-	rc = outbox_commit(sec->db, st, npre, ev, sec->nevents, &failed, sec->dberr,
+	rc = outbox_commit(sec->db, st, npre, ev, sec->nevents, &failed, state, sec->dberr,
 			   sizeof(sec->dberr));
+	if (rc && sec->save_unlocked && failed == 0 && strcmp(state, STORE_STALE_STATE) == 0)
+		return security_fail(err, -ESTALE, "stale-version", "version",
+				     "version: user %s changed meanwhile (expected version %lld)",
+				     sec->save.name, (long long)sec->save_expected);
 	if (rc == -EAGAIN && failed >= npre && failed < npre + sec->nevents) {
 		const struct sec_pending_event *p = &sec->events[failed - npre];
 

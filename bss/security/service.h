@@ -71,6 +71,9 @@ struct security {
 	struct user_row save;
 	struct store_user_stmt save_buf;
 	bool saving;
+	/* ... unlocked, at this version or not at all (sec_defer_user_rename). */
+	bool save_unlocked;
+	int64_t save_expected;
 	/* The open transaction's now(), from the last store_user_lock(). */
 	char tx_now[40];
 	char dberr[256];
@@ -98,6 +101,17 @@ bool sec_authcache_get(const char *id, struct sec_auth_user *ret);
 void sec_authcache_put(const struct sec_auth_user *u, uint64_t read_generation);
 void sec_authcache_forget(const char *id);
 
+/*
+ * The last row of a user this process committed or read, by id: a guess
+ * that saves an optimistic write its read (sec_defer_user_rename checks
+ * the version in the same transaction), never an answer on its own. A
+ * row replaces one of the same id only at a higher version. Without its
+ * password hash (a rehash at login keeps the version). Thread-safe.
+ */
+bool sec_userhint_get(const char *id, struct user_row *ret);
+void sec_userhint_put(const struct user_row *u);
+void sec_userhint_forget(const char *id);
+
 /* Note that the open transaction changes user @id (its state, roles, epoch, or deletes it). */
 void sec_user_changed(struct security *sec, const char *id);
 
@@ -115,6 +129,13 @@ int sec_begin(struct security *sec, struct security_error *err);
  * updated_at becomes the transaction's now(), which the UPDATE stores.
  */
 void sec_defer_user_save(struct security *sec, struct user_row *u);
+/*
+ * Write @u's display name and version with the COMMIT, though no statement
+ * of this transaction locked or read its row: it applies only if the row
+ * is still at @expected_version, else sec_commit() fails with -ESTALE and
+ * nothing commits. @u's updated_at becomes the present time.
+ */
+void sec_defer_user_rename(struct security *sec, struct user_row *u, int64_t expected_version);
 int sec_commit(struct security *sec, struct security_error *err);
 void sec_rollback(struct security *sec);
 

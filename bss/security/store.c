@@ -210,6 +210,27 @@ store_user_save_stmt(const struct user_row *u, struct store_user_stmt *b, struct
 	*ret = (struct db_stmt){user_save_sql, 9, b->p};
 }
 
+/* No row at the expected version: 1 / 0, the transaction's failure (STORE_STALE_STATE). */
+static const char user_rename_sql[] =
+	"WITH s AS (UPDATE users SET display_name = $2, version = $3::bigint,"
+	"           updated_at = $4::timestamptz WHERE id = $1 AND version = $5::bigint"
+	"           RETURNING 1)"
+	" SELECT 1 / count(*)::integer FROM s";
+
+void
+store_user_rename_stmt(const struct user_row *u, int64_t expected_version,
+		       struct store_user_stmt *b, struct db_stmt *ret)
+{
+	snprintf(b->version, sizeof(b->version), "%" PRId64, u->version);
+	snprintf(b->expected, sizeof(b->expected), "%" PRId64, expected_version);
+	b->p[0] = u->id;
+	b->p[1] = u->display_name;
+	b->p[2] = b->version;
+	b->p[3] = u->updated_at;
+	b->p[4] = b->expected;
+	*ret = (struct db_stmt){user_rename_sql, 5, b->p};
+}
+
 int
 store_user_save(struct db *db, struct user_row *u, char *err, size_t errlen)
 {

@@ -64,11 +64,21 @@ int store_user_lock(struct db *db, const char *id, struct user_row *ret, char re
  * until the statement is sent.
  */
 struct store_user_stmt {
-	char roles[96], epoch[24], version[24];
+	char roles[96], epoch[24], version[24], expected[24];
 	const char *p[9];
 };
 void store_user_save_stmt(const struct user_row *u, struct store_user_stmt *buf,
 			  struct db_stmt *ret);
+
+/*
+ * An optimistic write of @u's display name, version and updated_at, for a
+ * row the transaction has NOT locked: it applies only while the row is at
+ * @expected_version, and otherwise fails the transaction (SQLSTATE 22012,
+ * STORE_STALE_STATE), so that nothing else of it commits.
+ */
+#define STORE_STALE_STATE "22012"
+void store_user_rename_stmt(const struct user_row *u, int64_t expected_version,
+			    struct store_user_stmt *buf, struct db_stmt *ret);
 
 /* Only the hash (a rehash at login: no version, no event). */
 int store_user_rehash(struct db *db, const char *id, const char *hash, char *err, size_t errlen);

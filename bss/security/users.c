@@ -152,7 +152,10 @@ security_user_create(struct security *sec, const struct cuco_principal *p,
 		    err);
 	if (rc)
 		return abort_tx(sec, rc);
-	return finish(sec, &u, ret, err);
+	rc = finish(sec, &u, ret, err);
+	if (rc == 0)
+		sec_userhint_put(&u);
+	return rc;
 }
 
 int
@@ -170,6 +173,7 @@ security_user_get(struct security *sec, const struct cuco_principal *p, const ch
 	rc = store_user_get(sec->db, id ? id : "", false, &u, sec->dberr, sizeof(sec->dberr));
 	if (rc)
 		return sec_store_fail(sec, rc, "user", err);
+	sec_userhint_put(&u);
 	*ret = store_user_json(&u);
 	return 0;
 }
@@ -274,6 +278,56 @@ apply_update(struct user_row *u, const struct security_user_update *c, bool *ret
 	return changes;
 }
 
+/*
+ * A change of the display name alone, without reading the row first: made
+ * to the row this process last saw of the user (sec_userhint_get), and
+ * written only if the user is still at that version, all in the COMMIT's
+ * round trip. -EAGAIN: not tried, or lost to another change (then nothing
+ * was written); the locked path answers. It also answers a change that
+ * changes nothing, which it checks against the stored row, not a guess.
+ */
+static int
+update_unlocked(struct security *sec, const struct cuco_principal *p, const char *id,
+		const struct security_user_update *c, json_t **ret, struct security_error *err)
+{
+	struct user_row u;
+	bool end_sessions;
+	json_t *changes;
+	int64_t old;
+	int rc;
+
+	if (id == NULL || c->display_name == NULL || c->set_roles ||
+	    c->state != SECURITY_USER_KEEP || !sec_userhint_get(id, &u) ||
+	    (c->expected_version != -1 && c->expected_version != u.version))
+		return -EAGAIN;
+	old = u.version;
+	changes = apply_update(&u, c, &end_sessions);
+	if (json_object_size(changes) == 0) {
+		json_decref(changes);
+		return -EAGAIN;
+	}
+	rc = sec_begin(sec, err);
+	if (rc) {
+		json_decref(changes);
+		return rc;
+	}
+	u.version++;
+	sec_user_changed(sec, u.id);
+	sec_defer_user_rename(sec, &u, old);
+	rc = record(sec, p, &u, old, "security.user.updated", "security.user.update", changes,
+		    err);
+	if (rc)
+		return abort_tx(sec, rc);
+	rc = finish(sec, &u, ret, err);
+	if (rc == -ESTALE) {
+		sec_userhint_forget(id);
+		return -EAGAIN;
+	}
+	if (rc == 0)
+		sec_userhint_put(&u);
+	return rc;
+}
+
 int
 security_user_update(struct security *sec, const struct cuco_principal *p, const char *id,
 		     const struct security_user_update *c, json_t **ret, struct security_error *err)
@@ -295,10 +349,14 @@ security_user_update(struct security *sec, const struct cuco_principal *p, const
 				   "state: active or disabled");
 	if (rc)
 		return rc;
+	rc = update_unlocked(sec, p, id, c, ret, err);
+	if (rc != -EAGAIN)
+		return rc;
 	rc = sec_begin(sec, err);
 	rc = rc ?: load_for_change(sec, id, c->expected_version, &u, err);
 	if (rc)
 		return abort_tx(sec, rc);
+	sec_userhint_put(&u);
 	old = u;
 	changes = apply_update(&u, c, &end_sessions);
 	if (json_object_size(changes) == 0) {
@@ -330,7 +388,10 @@ security_user_update(struct security *sec, const struct cuco_principal *p, const
 		    changes, err);
 	if (rc)
 		return abort_tx(sec, rc);
-	return finish(sec, &u, ret, err);
+	rc = finish(sec, &u, ret, err);
+	if (rc == 0)
+		sec_userhint_put(&u);
+	return rc;
 }
 
 int

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <zmq.h>
 
@@ -179,19 +178,6 @@ bus_send_json(void *sock, json_t *j, int flags)
 	rc = zmq_send(sock, s, strlen(s), flags);
 	free(s);
 	return rc < 0 ? -1 : 0;
-}
-
-void
-bus_now_rfc3339(char *buf, size_t len)
-{
-	struct timespec ts;
-	struct tm tm;
-	char base[24];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06ldZ", base, ts.tv_nsec / 1000);
 }
 
 json_t *

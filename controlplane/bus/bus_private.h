@@ -89,9 +89,6 @@ int bus_principal_from_json(const json_t *j, struct cuco_principal *p, char *err
  */
 int bus_reply_parse(const json_t *j, const char *id, struct bus_reply *reply);
 
-/* The current time as RFC 3339 UTC, into @buf (at least 32 bytes). */
-void bus_now_rfc3339(char *buf, size_t len);
-
 /* Thread bodies. */
 void *bus_relay_main(void *arg);
 void *bus_server_main(void *arg);

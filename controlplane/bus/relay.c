@@ -50,7 +50,7 @@ publish_heartbeat(struct bus_served *s)
 	char topic[BUS_NAME_MAX + sizeof(BUS_HEARTBEAT_TOPIC)], now[40];
 	json_t *hb;
 
-	bus_now_rfc3339(now, sizeof(now));
+	cuco_rfc3339_now_us(now, sizeof(now));
 	hb = json_pack("{s:s, s:I, s:s}", "domain", s->name, "last_seq",
 		       (json_int_t)atomic_load(&s->published), "time", now);
 	if (hb == NULL)

@@ -375,6 +375,37 @@ def test_stale_if_match_is_412(ctld, admin):
     assert ctld.get(f"/api/v1/users/{uid}", token=admin).json()["display_name"] == "One"
 
 
+def test_patch_keeps_a_change_made_elsewhere(ctld, admin):
+    """A display name is patched from the row controld saw last, written only
+    if the row is still at that version: a change another writer committed
+    meanwhile (here by SQL, as a second controld on the database would) is
+    kept, and the patch applies on top of it."""
+    r = ctld.post("/api/v1/users", token=admin,
+                  json={"name": "hint-user", "roles": ["support"], "password": PASSWORD})
+    uid = r.json()["id"]
+    for name in ("One", "Two"):
+        r = ctld.patch(f"/api/v1/users/{uid}", token=admin, json={"display_name": name})
+        assert r.status_code == 200, r.text
+    assert r.json()["version"] == 3
+    assert ctld.get(f"/api/v1/users/{uid}", token=admin).json() == r.json()
+    cucoctld.psql(ctld.db_url,
+                  "BEGIN; UPDATE security.users SET display_name = 'Elsewhere',"
+                  f" roles = ARRAY['operator'], version = 4 WHERE id = '{uid}';"
+                  " INSERT INTO security.outbox (event_id, type, schema_version,"
+                  " aggregate_type, aggregate_id, aggregate_version, payload) VALUES"
+                  " (gen_random_uuid(), 'security.user.updated', 1, 'user',"
+                  f" '{uid}', 4, '{{}}'); COMMIT")
+    r = ctld.patch(f"/api/v1/users/{uid}", token=admin, json={"display_name": "Three"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert (got["version"], got["display_name"], got["roles"]) == (5, "Three", ["operator"])
+    assert ctld.get(f"/api/v1/users/{uid}", token=admin).json() == got
+    events = cucoctld.psql(ctld.db_url,
+                           "SELECT string_agg(aggregate_version::text, ',' ORDER BY pos)"
+                           f" FROM security.outbox WHERE aggregate_id = '{uid}'")
+    assert events == "1,2,3,4,5"
+
+
 def test_pagination_and_fields(ctld, admin, role_tokens):
     r = ctld.get("/api/v1/users?limit=2&offset=1&fields=name", token=admin)
     assert r.status_code == 200
