@@ -741,8 +741,8 @@ store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned m
 		  unsigned *ret_n, int64_t *ret_seq, uint8_t ret_hash[SECURITY_HASH_LEN],
 		  char *err, size_t errlen)
 {
-	char lim[16], lastpos[24], state[6];
-	const char *lp[] = {lim}, *dp[] = {lastpos};
+	char lim[16], state[6];
+	const char *lp[] = {lim};
 	/*
 	 * The lock first, alone: the next statements' snapshots are taken after
 	 * it, so they see the last chainer's commit.
@@ -802,10 +802,15 @@ store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned m
 		}
 	}
 	if (rc == 0 && n > 0) {
-		/* One INSERT for the round's records, their DELETE, COMMIT: one round trip. */
-		snprintf(lastpos, sizeof(lastpos), "%s", PQgetvalue(r[2], n - 1, 0));
+		/*
+		 * One INSERT for the round's records, their DELETE, COMMIT: one
+		 * round trip. The DELETE names the rows chained, not a range:
+		 * a record whose writer drew a lower pos but committed after
+		 * the read above is pending still, and the next round's.
+		 */
 		st[0] = (struct db_stmt){chain_insert_sql, 5, ap};
-		st[1] = (struct db_stmt){"DELETE FROM audit_pending WHERE pos <= $1::bigint", 1, dp};
+		st[1] = (struct db_stmt){"DELETE FROM audit_pending WHERE pos = ANY($1::bigint[])", 1,
+					 ap};
 		st[2] = (struct db_stmt){"COMMIT", 0, NULL};
 		if (db_pipeline(db, st, 3, cr, &failed, state, err, errlen) < 0) {
 			rc = -EIO;

@@ -151,3 +151,31 @@ def test_metrics_show_the_bus(ctld):
     assert 'cuco_outbox_lag{domain="security"}' in text
     assert 'cuco_bus_queue_depth{consumer="journal"}' in text
     assert 'cuco_consumer_lag{consumer="journal",source="security"}' in text
+
+
+def test_concurrent_writes_lose_no_audit_record(ctld):
+    """Writers draw their audit records' positions in one order and commit in
+    another; the chainer links each committed record once and drops none,
+    also one that committed while a round was chaining those around it."""
+    token = ctld.admin_token()
+    ids = [create_user(ctld, token, f"audit-{i}").json()["id"] for i in range(8)]
+
+    def patch_many(uid):
+        codes = []
+        for n in range(100):
+            r = ctld.patch(f"/api/v1/users/{uid}", token=token,
+                           json={"display_name": f"audited {n}"})
+            codes.append(r.status_code)
+        return codes
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(ids)) as pool:
+        codes = [c for cs in pool.map(patch_many, ids) for c in cs]
+    assert codes.count(200) == len(codes), sorted(set(codes))
+    # verification flushes the chainer first
+    assert ctld.get("/api/v1/audit/verify", token=token).json()["ok"] is True
+    targets = ",".join(f"'user:{u}'" for u in ids)
+    chained = cucoctld.psql(ctld.db_url,
+                            "SELECT count(*), count(DISTINCT (target, details))"
+                            " FROM security.audit_log WHERE action = 'security.user.update'"
+                            f" AND target IN ({targets})")
+    assert chained == f"{len(codes)}|{len(codes)}"
+    assert cucoctld.psql(ctld.db_url, "SELECT count(*) FROM security.audit_pending") == "0"
