@@ -76,7 +76,7 @@ deadline_in(struct timespec *ts, unsigned ms)
 	}
 }
 
-/* Chain everything pending, then anchor the newest record. Without the lock. */
+/* Chain what is pending, then anchor the newest record. Without the lock. */
 static void
 chain_and_anchor(struct anchor_writer *w)
 {
@@ -96,7 +96,12 @@ chain_and_anchor(struct anchor_writer *w)
 					       sizeof(err));
 		if (rc < 0)
 			log_err("audit: chainer: %s", err);
-	} while (rc == 0 && n > 0);
+		/*
+		 * A short batch was all that was pending when it was read: what
+		 * committed since waits for the next round, so that a steady
+		 * stream of writes shares rounds instead of being chased.
+		 */
+	} while (rc == 0 && n == STORE_CHAIN_MAX);
 	/* Best effort, as before: a failed write leaves the anchor lagging. */
 	if (w->seq > w->anchored) {
 		security_anchor_advance(w->dir, w->seq, w->hash, NULL);

@@ -606,18 +606,23 @@ store_apikey_list(struct db *db, const char *owner_id, json_t **ret, char *err, 
 
 /*
  * The chained records of one round as the five array parameters of
- * chain_insert_sql: their pos in audit_pending, seq, the microsecond of the
+ * chain_sql: their pos in audit_pending, seq, the microsecond of the
  * record as timestamptz text (exact: no floating point between us and the
  * column), prev_hash and hash in hex. The rest of each row comes from its
- * audit_pending row in the statement itself.
+ * audit_pending row, which the same statement deletes: by the positions
+ * chained, one index probe each, never a range (a record whose writer drew
+ * a lower pos but committed after the chainer's read stays pending, for
+ * the next round).
  */
-static const char chain_insert_sql[] =
-	"INSERT INTO audit_log (seq, at, subject, name, remote, action, target, outcome, details,"
+static const char chain_sql[] =
+	"WITH c AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[],"
+	"           $4::text[], $5::text[]) AS c(pos, seq, at, prev, hash)),"
+	" p AS (DELETE FROM audit_pending p USING c WHERE p.pos = c.pos RETURNING p.*)"
+	" INSERT INTO audit_log (seq, at, subject, name, remote, action, target, outcome, details,"
 	" traceparent, prev_hash, hash)"
 	" SELECT c.seq, c.at, p.subject, p.name, p.remote, p.action, p.target, p.outcome,"
 	" p.details, p.traceparent, decode(c.prev, 'hex'), decode(c.hash, 'hex')"
-	" FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], $5::text[])"
-	" AS c(pos, seq, at, prev, hash) JOIN audit_pending p ON p.pos = c.pos ORDER BY c.seq";
+	" FROM c JOIN p ON p.pos = c.pos ORDER BY c.seq";
 
 static void
 hex_of(char *out, const uint8_t h[SECURITY_HASH_LEN])
@@ -631,7 +636,7 @@ hex_of(char *out, const uint8_t h[SECURITY_HASH_LEN])
 	out[2 * SECURITY_HASH_LEN] = '\0';
 }
 
-/* Append record @e (at pos @pos) to @a, the columns of chain_insert_sql. */
+/* Append record @e (at pos @pos) to @a, the columns of chain_sql. */
 static void
 chain_arrays_add(struct db_arrays *a, const char *pos, const struct security_audit_entry *e)
 {
@@ -694,8 +699,6 @@ store_audit_pending_count(struct db *db, int64_t *ret, char *err, size_t errlen)
 	return 0;
 }
 
-#define STORE_CHAIN_MAX 256
-
 /* The chain of the rows of @pend (from the chain's head @head/@hash) into @a. */
 static int
 chain_rows(const uint8_t key[SECURITY_KEY_LEN], PGresult *pend, int64_t head,
@@ -757,9 +760,9 @@ store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned m
 	struct security_audit_entry *e = NULL;
 	struct db_arrays a = {0};
 	const char *ap[5];
-	struct db_stmt st[3];
+	struct db_stmt st[2];
 	uint8_t hash[SECURITY_HASH_LEN] = {0};
-	PGresult *r[3], *cr[3];
+	PGresult *r[3], *cr[2];
 	int64_t head = 0;
 	int rc, bad = 0, n = 0;
 	size_t failed;
@@ -802,36 +805,28 @@ store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned m
 		}
 	}
 	if (rc == 0 && n > 0) {
-		/*
-		 * One INSERT for the round's records, their DELETE, COMMIT: one
-		 * round trip. The DELETE names the rows chained, not a range:
-		 * a record whose writer drew a lower pos but committed after
-		 * the read above is pending still, and the next round's.
-		 */
-		st[0] = (struct db_stmt){chain_insert_sql, 5, ap};
-		st[1] = (struct db_stmt){"DELETE FROM audit_pending WHERE pos = ANY($1::bigint[])", 1,
-					 ap};
-		st[2] = (struct db_stmt){"COMMIT", 0, NULL};
-		if (db_pipeline(db, st, 3, cr, &failed, state, err, errlen) < 0) {
+		/* The round's records moved, and COMMIT: one round trip. */
+		st[0] = (struct db_stmt){chain_sql, 5, ap};
+		st[1] = (struct db_stmt){"COMMIT", 0, NULL};
+		if (db_pipeline(db, st, 2, cr, &failed, state, err, errlen) < 0) {
 			rc = -EIO;
 		} else {
 			/*
 			 * Under the chain's lock only tampering removes a pending row
-			 * between our read and the INSERT: the chain then misses it,
+			 * between our read and the move: the chain then misses it,
 			 * which verification reports too; say so here as well.
 			 */
-			if (strcmp(PQcmdTuples(cr[0]), PQcmdTuples(cr[1])) != 0 ||
-			    strtol(PQcmdTuples(cr[0]), NULL, 10) != n) {
+			if (strtol(PQcmdTuples(cr[0]), NULL, 10) != n) {
 				snprintf(err, errlen,
-					 "audit: %s of %d records chained, %s deleted: audit_pending "
-					 "changed under the chainer",
-					 PQcmdTuples(cr[0]), n, PQcmdTuples(cr[1]));
+					 "audit: %s of %d records chained: audit_pending changed "
+					 "under the chainer",
+					 PQcmdTuples(cr[0]), n);
 				rc = -EIO;
-			} else if (strcmp(PQcmdStatus(cr[2]), "COMMIT") != 0) {
+			} else if (strcmp(PQcmdStatus(cr[1]), "COMMIT") != 0) {
 				snprintf(err, errlen, "audit: the chaining was rolled back");
 				rc = -EIO;
 			}
-			for (int i = 0; i < 3; i++)
+			for (int i = 0; i < 2; i++)
 				PQclear(cr[i]);
 		}
 		if (rc == 0) {

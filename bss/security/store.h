@@ -175,12 +175,14 @@ void store_audit_pending_stmt(const uint8_t key[SECURITY_KEY_LEN],
 
 /*
  * Chain the pending records into audit_log, in their order, in one
- * transaction under the chain's lock (at most @max; *@ret_n: how many).
+ * transaction under the chain's lock (at most @max, 0 or above
+ * STORE_CHAIN_MAX: STORE_CHAIN_MAX; *@ret_n: how many).
  * The last record's seq and hash into @ret_seq / @ret_hash when it chained
  * some. A pending record whose MAC fails (changed in the table) stops the
  * chain there: -EBADMSG with its pos in @err, nothing chained after it.
  * Returns 0, -EBADMSG or -EIO.
  */
+#define STORE_CHAIN_MAX 256
 int store_audit_chain(struct db *db, const uint8_t key[SECURITY_KEY_LEN], unsigned max,
 		      unsigned *ret_n, int64_t *ret_seq, uint8_t ret_hash[SECURITY_HASH_LEN],
 		      char *err, size_t errlen);
