@@ -404,6 +404,11 @@ def test_patch_keeps_a_change_made_elsewhere(ctld, admin):
                            "SELECT string_agg(aggregate_version::text, ',' ORDER BY pos)"
                            f" FROM security.outbox WHERE aggregate_id = '{uid}'")
     assert events == "1,2,3,4,5"
+    # deleted meanwhile (by hand, without the event a delete writes): the row
+    # this process saw last is no reason to write
+    cucoctld.psql(ctld.db_url, f"DELETE FROM security.users WHERE id = '{uid}'")
+    r = ctld.patch(f"/api/v1/users/{uid}", token=admin, json={"display_name": "Four"})
+    assert r.status_code == 404, r.text
 
 
 def test_pagination_and_fields(ctld, admin, role_tokens):
