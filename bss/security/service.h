@@ -76,6 +76,17 @@ struct security {
 	int64_t save_expected;
 	/* The open transaction's now(), from the last store_user_lock(). */
 	char tx_now[40];
+	/*
+	 * Access tokens this handle verified lately, by their exact text, and
+	 * their claims: a client sends the same token request after request.
+	 * Only the signature and the parse are skipped; the times are checked
+	 * again at each use (sec_token_verify in sessions.c).
+	 */
+	struct {
+		char token[1024];
+		struct security_claims claims;
+	} seen[4];
+	unsigned seen_next;
 	char dberr[256];
 };
 

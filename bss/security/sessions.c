@@ -358,6 +358,36 @@ auth_user(struct security *sec, const char *id, struct sec_auth_user *ret)
 	return 0;
 }
 
+/* security_jwt_verify(), remembering what this handle verified (struct security.seen). */
+static int
+verify_token(struct security *sec, const char *bearer, struct security_claims *ret,
+	     struct security_error *err)
+{
+	const unsigned n = sizeof(sec->seen) / sizeof(sec->seen[0]);
+	int64_t now = sec_now();
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (sec->seen[i].token[0] && strcmp(sec->seen[i].token, bearer) == 0)
+			break;
+	/* Still within its times (a clock set back makes it not yet valid again). */
+	if (i < n && sec->seen[i].claims.exp > now &&
+	    sec->seen[i].claims.iat <= now + SECURITY_CLOCK_SKEW) {
+		*ret = sec->seen[i].claims;
+		return 0;
+	}
+	if (i < n)
+		sodium_memzero(&sec->seen[i], sizeof(sec->seen[i]));
+	rc = security_jwt_verify(sec->jwt_key, bearer, now, ret, err);
+	if (rc == 0 && strlen(bearer) < sizeof(sec->seen[0].token)) {
+		i = sec->seen_next++ % n;
+		snprintf(sec->seen[i].token, sizeof(sec->seen[i].token), "%s", bearer);
+		sec->seen[i].claims = *ret;
+	}
+	return rc;
+}
+
 int
 security_authenticate(struct security *sec, const char *bearer, struct cuco_principal *ret,
 		      unsigned *ret_flags, struct security_error *err)
@@ -372,7 +402,7 @@ security_authenticate(struct security *sec, const char *bearer, struct cuco_prin
 			*ret_flags = 0;
 		return rc;
 	}
-	rc = security_jwt_verify(sec->jwt_key, bearer, sec_now(), &c, err);
+	rc = verify_token(sec, bearer, &c, err);
 	if (rc)
 		return rc;
 	rc = auth_user(sec, c.sub, &u);

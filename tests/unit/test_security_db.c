@@ -904,6 +904,35 @@ test_auth_cache(void **state)
 	security_close(other);
 }
 
+/* A token the handle verified before is still refused once it expires. */
+static void
+test_token_seen_expires(void **state)
+{
+	struct fixture *f = start(state);
+	struct security_config cfg = f->cfg;
+	struct cuco_principal anon = anonymous(), p;
+	struct security_error err = {0};
+	struct security_tokens tok;
+	struct security *brief;
+	char forged[SECURITY_TOKEN_MAX];
+
+	cfg.access_ttl = 1;
+	ok(security_open(&cfg, &brief, &err), &err);
+	ok(security_login(brief, &anon, "admin", f->admin_password, &tok, &err), &err);
+	/* twice: the second from what the handle remembers */
+	ok(security_authenticate(brief, tok.access_token, &p, NULL, &err), &err);
+	ok(security_authenticate(brief, tok.access_token, &p, NULL, &err), &err);
+	assert_int_equal(p.roles, CUCO_ROLE_BIT(CUCO_ROLE_ADMIN));
+	/* one byte of the signature changed is another token: verified, refused */
+	snprintf(forged, sizeof(forged), "%s", tok.access_token);
+	forged[strlen(forged) - 2] = forged[strlen(forged) - 2] == 'A' ? 'B' : 'A';
+	assert_int_equal(security_authenticate(brief, forged, &p, NULL, &err), -EACCES);
+	usleep(2100 * 1000);
+	assert_int_equal(security_authenticate(brief, tok.access_token, &p, NULL, &err), -EACCES);
+	assert_non_null(strstr(err.message, "expired"));
+	security_close(brief);
+}
+
 int
 main(void)
 {
@@ -918,6 +947,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_user_timing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_seen_expires, setup, teardown),
 	};
 
 	return pgtest_exit(cmocka_run_group_tests(tests, NULL, NULL));
