@@ -215,8 +215,10 @@ class Bench:
     def counts(self):
         """Now: security's outbox events and audit records, bench.events rows,
         customers, customer events, bench.docs rows (-1 for a missing table)."""
+        # audit records written: chained, or waiting for the chainer's round
         out = self.sql("SELECT (SELECT count(*) FROM security.outbox), "
-                       "(SELECT count(*) FROM security.audit_log), "
+                       "(SELECT count(*) FROM security.audit_log)"
+                       " + (SELECT count(*) FROM security.audit_pending), "
                        "(SELECT count(*) FROM bench.events)")
         got = [int(x) for x in out.split("|")]
         if self.offering is None:
