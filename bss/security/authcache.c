@@ -81,7 +81,8 @@ sec_authcache_get(const char *id, struct sec_auth_user *ret)
 	bool hit;
 
 	pthread_mutex_lock(&lock);
-	hit = s->used && strcmp(s->u.id, id) == 0 && cuco_monotonic_ms() - s->at_ms < SEC_AUTHCACHE_TTL_MS;
+	hit = s->used && strcmp(s->u.id, id) == 0 &&
+	      cuco_monotonic_ms() - s->at_ms < SEC_AUTHCACHE_TTL_MS;
 	if (hit)
 		*ret = s->u;
 	pthread_mutex_unlock(&lock);

@@ -17,8 +17,8 @@
  * publish and one batch of each consumer cover the commits of the
  * interval, not one each. An event after a quiet spell goes at once.
  * 20 ms, not 5: at about 1 600 writes a second, 5 ms still meant a
- * hundred rounds a second, whose fixed costs (the numbering's and the
- * consumers' transactions) were some 4 % of the machine's CPU.
+ * hundred rounds a second, each with fixed costs (the numbering's and the
+ * consumers' transactions); 20 ms halves them (docs/PERFORMANCE.md).
  */
 #define RELAY_COALESCE_MS 20
 /* inbox_seen records (event ids, command replies) are kept a week. */
